@@ -1,0 +1,12 @@
+/* Placeholder so the binary links while 'uid-mapper plan' is being written;
+ * the owner of this command replaces this file. */
+#include <stdio.h>
+#include "cli/commands.h"
+
+int cmd_plan(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "uid-mapper: 'plan' is not built yet\n");
+    return EXIT_FAIL;
+}

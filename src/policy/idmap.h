@@ -7,6 +7,15 @@
 /* The kernel accepts at most this many lines in uid_map/gid_map (since 4.15). */
 #define IDMAP_MAX_EXTENTS 340
 
+/* The largest valid ID: (uid_t)-1 means "no ID" to the kernel. */
+#define IDMAP_MAX_ID UINT32_C(4294967294)
+
+/* A pool is built from at most IDMAP_MAX_EXTENTS ranges and may be narrowed
+ * once by another such set; the intersection of two sets of n and m ranges
+ * has at most n + m - 1 ranges, so this is enough for every pool the module
+ * builds. */
+#define IDMAP_POOL_MAX_RANGES (2 * IDMAP_MAX_EXTENTS)
+
 /* A range of IDs [first, first + count). count >= 1 and the range ends at or
  * below 2^32 - 1 (IDs are 32-bit; (uid_t)-1 is never a valid ID). */
 struct id_range {
@@ -17,7 +26,7 @@ struct id_range {
 /* A set of IDs as sorted, disjoint, non-adjacent ranges. */
 struct id_pool {
     size_t n;
-    struct id_range r[IDMAP_MAX_EXTENTS];
+    struct id_range r[IDMAP_POOL_MAX_RANGES];
     uint64_t size; /* total number of IDs */
 };
 
@@ -33,3 +42,38 @@ struct id_mapping {
     size_t n;
     struct id_extent e[IDMAP_MAX_EXTENTS];
 };
+
+/* Parses uid_map/gid_map text: up to IDMAP_MAX_EXTENTS lines of three
+ * decimal numbers separated by any whitespace. Rejects malformed lines, zero
+ * counts, ranges past IDMAP_MAX_ID and ranges overlapping in either column.
+ * The result is sorted by container_id with adjacent runs merged.
+ * Returns 0, or -1 with err naming the offending line. */
+int idmap_parse(const char *text, struct id_mapping *out, char *err, size_t errlen);
+
+/* The pool of a map: union of its first-column (container_id) ranges, which
+ * are the IDs valid inside the namespace the map belongs to. */
+void pool_from_mapping(const struct id_mapping *m, struct id_pool *out);
+
+/* Parses "0-2047,65520-65535" (single IDs "5" allowed; overlapping items are
+ * united). At most IDMAP_MAX_EXTENTS ranges after uniting.
+ * Returns 0, or -1 with err saying which item is wrong. */
+int pool_parse_ranges(const char *spec, struct id_pool *out, char *err, size_t errlen);
+
+/* pool := pool ∩ narrow. Both operands must hold at most IDMAP_MAX_EXTENTS
+ * ranges (every pool the functions above build does). */
+void pool_intersect(struct id_pool *pool, const struct id_pool *narrow);
+
+/* Does the pool hold id? O(log ranges). */
+int pool_contains(const struct id_pool *pool, uint32_t id);
+
+/* Formats the pool as "0-2047,65520-65535" (the pool_parse_ranges syntax)
+ * into buf; returns the length or -1 if it does not fit. */
+int pool_format(const struct id_pool *pool, char *buf, size_t len);
+
+/* Parses a comma-separated ID list "0,65534,1000650000"; *ids malloc'd
+ * (NULL when the list is empty). Returns 0, or -1 with err. */
+int id_list_parse(const char *s, uint32_t **ids, size_t *n, char *err, size_t errlen);
+
+/* Formats a mapping as uid_map text ("C H N\n" lines) into buf; returns
+ * the length or -1 if it does not fit. */
+int idmap_format(const struct id_mapping *m, char *buf, size_t len);

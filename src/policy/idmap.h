@@ -63,6 +63,10 @@ int pool_parse_ranges(const char *spec, struct id_pool *out, char *err, size_t e
  * ranges (every pool the functions above build does). */
 void pool_intersect(struct id_pool *pool, const struct id_pool *narrow);
 
+/* The index of the first range of the pool that ends after id (pool->n if
+ * none): the range that holds id, if any. O(log ranges). */
+size_t pool_range_index(const struct id_pool *pool, uint32_t id);
+
 /* Does the pool hold id? O(log ranges). */
 int pool_contains(const struct id_pool *pool, uint32_t id);
 

@@ -6,6 +6,7 @@
  * handlers need no locking. Messages are the protobuf-c types generated from
  * src/wire/nri.proto; the stub frees requests after the handler returns. */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -47,3 +48,34 @@ struct nri_handlers {
 
 /* Frees everything a create_container handler added to an adjustment. */
 void nri_adjustment_free(nri_adjustment *adj);
+
+/* ---- Serving one runtime connection (plugin/stub.c) ---- */
+
+struct nri_stub_options {
+    const char *name; /* plugin name and two-digit index to register as */
+    const char *idx;
+    /* Configuration text used when the runtime's Configure string is empty
+     * (external mode's --config FILE); NULL for none. */
+    const char *fallback_config;
+    const struct nri_handlers *handlers;
+    /* Leaving the loop on a signal without a race: the caller blocks the stop
+     * signals, its handler sets *stop, and the stub waits with ppoll() under
+     * wait_sigmask (the mask with those signals unblocked). Both optional. */
+    volatile sig_atomic_t *stop;
+    const sigset_t *wait_sigmask;
+    int registration_timeout_ms; /* 0: NRI's default, 5 s */
+    int write_timeout_ms;        /* 0: 10 s for the runtime to accept a reply */
+};
+
+enum nri_stub_result {
+    NRI_STUB_STOPPED,         /* *stop was set */
+    NRI_STUB_RUNTIME_GONE,    /* the runtime closed the connection */
+    NRI_STUB_STREAM_ERROR,    /* broken stream, I/O error or timeout (logged) */
+    NRI_STUB_REFUSED,         /* the runtime refused the registration */
+    NRI_STUB_CONFIG_REJECTED, /* the configure handler rejected the config */
+};
+
+/* Registers over fd, a connected stream socket that the stub takes over and
+ * closes, and serves the runtime until one of the results above. Calls
+ * handlers->disconnected before returning. */
+enum nri_stub_result nri_stub_serve(int fd, const struct nri_stub_options *opt);

@@ -53,7 +53,6 @@ struct run_options {
     const char *name;
     const char *idx;
     const char *config_path;
-    int prestarted_fd; /* -1: external mode */
 };
 
 static void usage(FILE *out)
@@ -93,6 +92,13 @@ static bool valid_idx(const char *s)
     return strlen(s) == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
 }
 
+/* Pre-started: the runtime names the inherited socket in NRI_PLUGIN_SOCKET. */
+static bool prestarted(void)
+{
+    const char *env = getenv("NRI_PLUGIN_SOCKET");
+    return env && *env;
+}
+
 /* NRI_PLUGIN_SOCKET names an inherited fd that must be a socket. */
 static int prestarted_socket(const char *env)
 {
@@ -121,7 +127,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    *o = (struct run_options){DEFAULT_SOCKET, DEFAULT_NAME, DEFAULT_IDX, NULL, -1};
+    *o = (struct run_options){DEFAULT_SOCKET, DEFAULT_NAME, DEFAULT_IDX, NULL};
     optind = 1;
     opterr = 0;
     int c;
@@ -154,10 +160,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 
     /* The runtime starts pre-started plugins with exactly these variables
      * and nothing else (no PATH, stdout and stderr discarded). */
-    const char *env = getenv("NRI_PLUGIN_SOCKET");
-    if (env && *env) {
-        if ((o->prestarted_fd = prestarted_socket(env)) < 0)
-            return -1;
+    if (prestarted()) {
         const char *name = getenv("NRI_PLUGIN_NAME"), *idx = getenv("NRI_PLUGIN_IDX");
         if (name && *name)
             o->name = name;
@@ -174,6 +177,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     }
     return 0;
 }
+
 
 /* Reads the whole --config file; NULL (and a logged reason) on failure. */
 static char *read_config(const char *path)
@@ -314,11 +318,8 @@ int cmd_run(int argc, char **argv)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
 
     char *config_text = NULL;
-    if (o.config_path && !(config_text = read_config(o.config_path))) {
-        if (o.prestarted_fd >= 0)
-            close(o.prestarted_fd);
+    if (o.config_path && !(config_text = read_config(o.config_path)))
         return EXIT_USAGE;
-    }
 
     sigset_t wait_mask;
     setup_signals(&wait_mask);
@@ -334,10 +335,11 @@ int cmd_run(int argc, char **argv)
         .wait_sigmask = &wait_mask,
     };
 
-    if (o.prestarted_fd >= 0) {
+    if (prestarted()) {
         log_info("uid-mapper %s started by the runtime as %s-%s", UID_MAPPER_VERSION,
                  o.idx, o.name);
-        rc = exit_code_for(nri_stub_serve(o.prestarted_fd, &stub));
+        int fd = prestarted_socket(getenv("NRI_PLUGIN_SOCKET"));
+        rc = fd < 0 ? EXIT_FAIL : exit_code_for(nri_stub_serve(fd, &stub));
     } else {
         log_info("uid-mapper %s serving as external plugin %s-%s", UID_MAPPER_VERSION,
                  o.idx, o.name);

@@ -1,0 +1,219 @@
+package conformance
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/containerd/nri/pkg/api"
+	nrinet "github.com/containerd/nri/pkg/net"
+	"github.com/containerd/nri/pkg/net/multiplex"
+	"github.com/containerd/ttrpc"
+)
+
+// BareRuntime is the runtime end of one plugin connection, assembled from
+// the same multiplexer, ttrpc and generated API the adaptation uses, so a
+// test can do what the adaptation never does on its own.
+type BareRuntime struct {
+	t      *testing.T
+	trunk  net.Conn
+	mux    multiplex.Mux
+	rpcc   *ttrpc.Client
+	rpcs   *ttrpc.Server
+	Plugin api.PluginService
+
+	registered chan *api.RegisterPluginRequest
+	closed     chan struct{} // closed when the connection is gone
+}
+
+// AcceptBare waits for an external plugin to connect to l.
+func AcceptBare(t *testing.T, l *net.UnixListener) *BareRuntime {
+	t.Helper()
+	l.SetDeadline(time.Now().Add(registerTimeout))
+	conn, err := l.Accept()
+	if err != nil {
+		t.Fatalf("no plugin connected: %v", err)
+	}
+	return newBareRuntime(t, conn)
+}
+
+// ListenBare opens a socket for external plugins in a fresh directory.
+func ListenBare(t *testing.T) (*net.UnixListener, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nri-bare-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := dir + "/nri.sock"
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(); os.RemoveAll(dir) })
+	return l, path
+}
+
+// LaunchBare starts the plugin as containerd starts a pre-installed one:
+// its end of a socket pair as fd 3, an environment of exactly the three NRI
+// variables, stdout discarded; stderr is kept for the test.
+func LaunchBare(t *testing.T, idx, name string) (*BareRuntime, *PluginProcess) {
+	t.Helper()
+	pair, err := nrinet.NewSocketPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	local, err := pair.LocalConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := pair.PeerFile()
+	cmd := exec.Command(pluginBinary)
+	cmd.ExtraFiles = []*os.File{peer}
+	cmd.Env = []string{
+		api.PluginNameEnvVar + "=" + name,
+		api.PluginIdxEnvVar + "=" + idx,
+		api.PluginSocketEnvVar + "=3",
+	}
+	p := startProcess(t, cmd)
+	peer.Close()
+	return newBareRuntime(t, local), p
+}
+
+func newBareRuntime(t *testing.T, conn net.Conn) *BareRuntime {
+	b := &BareRuntime{
+		t:          t,
+		trunk:      conn,
+		registered: make(chan *api.RegisterPluginRequest, 4),
+		closed:     make(chan struct{}),
+	}
+	b.mux = multiplex.Multiplex(conn)
+	pconn, err := b.mux.Open(multiplex.PluginServiceConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rpcc = ttrpc.NewClient(pconn, ttrpc.WithOnClose(func() { close(b.closed) }))
+	b.Plugin = api.NewPluginClient(b.rpcc)
+	if b.rpcs, err = ttrpc.NewServer(); err != nil {
+		t.Fatal(err)
+	}
+	api.RegisterRuntimeService(b.rpcs, b)
+	rl, err := b.mux.Listen(multiplex.RuntimeServiceConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go b.rpcs.Serve(context.Background(), rl)
+	t.Cleanup(b.Close)
+	return b
+}
+
+// RegisterPlugin implements the Runtime service for the plugin.
+func (b *BareRuntime) RegisterPlugin(_ context.Context, req *api.RegisterPluginRequest) (*api.Empty, error) {
+	b.registered <- req
+	return &api.Empty{}, nil
+}
+
+func (b *BareRuntime) UpdateContainers(context.Context, *api.UpdateContainersRequest) (*api.UpdateContainersResponse, error) {
+	return &api.UpdateContainersResponse{}, nil
+}
+
+// Registered waits for the plugin's RegisterPlugin call.
+func (b *BareRuntime) Registered() *api.RegisterPluginRequest {
+	b.t.Helper()
+	select {
+	case req := <-b.registered:
+		return req
+	case <-b.closed:
+		b.t.Fatal("plugin closed the connection before registering")
+	case <-time.After(registerTimeout):
+		b.t.Fatal("plugin did not call RegisterPlugin")
+	}
+	return nil
+}
+
+// Configure sends the Configure request the adaptation sends.
+func (b *BareRuntime) Configure(config string) (*api.ConfigureResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return b.Plugin.Configure(ctx, &api.ConfigureRequest{
+		Config:              config,
+		RuntimeName:         runtimeName,
+		RuntimeVersion:      runtimeVersion,
+		RegistrationTimeout: 5000,
+		RequestTimeout:      2000,
+	})
+}
+
+// Synchronize sends one Synchronize request (one part when more is set).
+func (b *BareRuntime) Synchronize(pods []*api.PodSandbox, ctrs []*api.Container, more bool) (*api.SynchronizeResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return b.Plugin.Synchronize(ctx, &api.SynchronizeRequest{Pods: pods, Containers: ctrs, More: more})
+}
+
+// Handshake runs registration as the adaptation does (RegisterPlugin,
+// Configure with config, an empty Synchronize) and returns the events the
+// plugin subscribed to.
+func (b *BareRuntime) Handshake(config string) api.EventMask {
+	b.t.Helper()
+	b.Registered()
+	rpl, err := b.Configure(config)
+	if err != nil {
+		b.t.Fatalf("Configure: %v", err)
+	}
+	if _, err := b.Synchronize(nil, nil, false); err != nil {
+		b.t.Fatalf("Synchronize: %v", err)
+	}
+	return api.EventMask(rpl.Events)
+}
+
+// Call invokes any method by name; for services and methods the generated
+// client does not know.
+func (b *BareRuntime) Call(service, method string, req, resp interface{}) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return b.rpcc.Call(ctx, service, method, req, resp)
+}
+
+// WriteRaw writes bytes straight onto the connection, under the framing.
+func (b *BareRuntime) WriteRaw(p []byte) error {
+	_, err := b.trunk.Write(p)
+	return err
+}
+
+// WaitClosed waits until the plugin has closed the connection.
+func (b *BareRuntime) WaitClosed(timeout time.Duration) bool {
+	select {
+	case <-b.closed:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+func (b *BareRuntime) Close() {
+	b.rpcc.Close()
+	b.rpcs.Close()
+	b.mux.Close()
+}
+
+// muxFrame frames payload for one multiplexed connection:
+// conn id (u32 BE) | length (u32 BE) | payload.
+func muxFrame(conn multiplex.ConnID, payload []byte) []byte {
+	f := binary.BigEndian.AppendUint32(nil, uint32(conn))
+	f = binary.BigEndian.AppendUint32(f, uint32(len(payload)))
+	return append(f, payload...)
+}
+
+// ttrpcFrame frames one ttrpc message: length (u32 BE) | stream id (u32 BE)
+// | type | flags | payload.
+func ttrpcFrame(stream uint32, msgType, flags byte, payload []byte) []byte {
+	f := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
+	f = binary.BigEndian.AppendUint32(f, stream)
+	f = append(f, msgType, flags)
+	return append(f, payload...)
+}

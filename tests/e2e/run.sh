@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# The end-to-end suite: real containerd v2.3 + runc on a throwaway node, the
+# plugin pre-started by containerd (and then external), pods driven through
+# crictl as the kubelet would. Every scenario asserts from inside the
+# container (crictl exec) and from its OCI spec (crictl inspect), and prints
+# "PASS: name" or "FAIL: name" with the reason; a scenario whose premise does
+# not hold on this machine prints "SKIP: name: why". Exits 1 on any failure.
+#
+#   tests/e2e/run.sh [SCENARIO...]    (root; `make e2e` runs them all)
+set -uo pipefail
+[ "$(id -u)" -eq 0 ] || { echo "e2e: needs root (containerd, runc, mounts, netns)" >&2; exit 2; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/node.sh
+. "$here/lib/node.sh"
+# shellcheck source=lib/pods.sh
+. "$here/lib/pods.sh"
+# shellcheck source=lib/expect.sh
+. "$here/lib/expect.sh"
+
+passed=0 failed=0
+
+# scenario NAME FUNCTION: runs FUNCTION in a subshell (fail ends only it),
+# then removes whatever pods it left so scenarios stay independent.
+scenario() {
+    local name=$1 fn=$2 started=$SECONDS rc
+    if [ ${#selected[@]} -gt 0 ] && [ "$fn" != s_teardown_leaves_nothing ] &&
+        ! printf '%s\n' "${selected[@]}" | grep -qx "$name"; then
+        return 0
+    fi
+    echo "--- $name"
+    ("$fn")
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "PASS: $name ($((SECONDS - started)) s)"
+        passed=$((passed + 1))
+    elif [ $rc -eq 77 ]; then
+        : # skipped; the scenario printed its SKIP line
+    else
+        echo "FAIL: $name"
+        failed=$((failed + 1))
+        node_running containerd && node_dump_logs
+    fi
+    node_running containerd && ncrictl rmp --all --force >/dev/null 2>&1
+    return 0
+}
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+node_dump_logs() {
+    echo "    containerd errors (last 5):"
+    grep 'level=error' "$NODE/logs/containerd.log" | tail -5 | sed 's/^/      /'
+    echo "    plugin log (last 10):"
+    tail -10 "$NODE/logs/plugin.log" 2>/dev/null | sed 's/^/      /'
+}
+
+# --- scenarios -------------------------------------------------------------
+
+# A distroless-style image user on a 2048-ID pool: outside the pool, so it
+# takes the slot of pool ID 2044; the maps are exactly the plan's.
+s_image_user_65532() {
+    local pod cid
+    pod=$(pod_run nonroot) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the 65532 container did not start"
+    expect_mapped "$cid"
+    expect_eq "id inside" "$(in_ctr "$cid" id)" "uid=65532(nonroot) gid=65532(nonroot) groups=65532(nonroot)"
+    expect_plan_maps "$cid"
+}
+
+s_run_as_user_1000_with_groups() {
+    local pod cid
+    pod=$(pod_run runas) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app root user=1000 groups=5000,65534) || fail "the runAsUser 1000 container did not start"
+    expect_mapped "$cid"
+    expect_eq "id -u inside" "$(in_ctr "$cid" id -u)" 1000
+    expect_eq "id -g inside" "$(in_ctr "$cid" id -g)" 1000
+    expect_eq "supplementary groups inside" \
+        "$(in_ctr "$cid" id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')" "1000 5000 65534 "
+    expect_eq "gids in the spec" "$(ctr_spec "$cid" | jq -c '.process.user.additionalGids | sort')" "[1000,5000,65534]"
+    expect_plan_maps "$cid"
+}
+
+# Pool IDs map to themselves, so files the node unpacked keep their owner.
+s_image_file_owned_by_1000() {
+    local pod cid
+    pod=$(pod_run owner) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the container did not start"
+    expect_mapped "$cid"
+    expect_eq "owner of /home/user1000/owned inside" \
+        "$(in_ctr "$cid" stat -c %u:%g /home/user1000/owned)" "1000:1000"
+    expect_eq "owner of /home/user1000/owned in the node's rootfs" \
+        "$(stat -c %u:%g "$(ctr_spec "$cid" | jq -r .root.path)/home/user1000/owned")" "1000:1000"
+}
+
+# start_root_pair NAME [caps=...]: the same root container twice, once opted
+# out (the node's root) and once mapped; prints "OPTED_OUT_CID MAPPED_CID".
+start_root_pair() {
+    local name=$1 free mapped a b
+    shift
+    free=$(pod_run "$name-optout" optout) || fail "crictl runp (opted out) failed"
+    mapped=$(pod_run "$name-mapped") || fail "crictl runp (mapped) failed"
+    a=$(ctr_run "$free" app root "$@") || fail "the opted-out root container did not start"
+    b=$(ctr_run "$mapped" app root "$@") || fail "the mapped root container did not start"
+    echo "$a $b"
+}
+
+# attempt CID WHAT CMD...: runs CMD as the container's root; prints the
+# outcome for the log and returns CMD's status.
+attempt() {
+    local cid=$1 what=$2 out rc
+    shift 2
+    out=$(in_ctr "$cid" "$@" 2>&1)
+    rc=$?
+    echo "    $what: $* -> $([ $rc -eq 0 ] && echo ok || echo "refused: ${out##*$'\n'}")" >&2
+    return $rc
+}
+
+s_mapped_root_cannot_mknod() {
+    local pair a b
+    pair=$(start_root_pair mknod) || exit 1
+    read -r a b <<<"$pair"
+    expect_unmapped "$a"
+    expect_mapped "$b"
+    attempt "$a" "opted-out root" mknod /tmp/blockdev b 7 0 ||
+        fail "the opted-out root could not mknod either, so this proves nothing"
+    ! attempt "$b" "mapped root" mknod /tmp/blockdev b 7 0 ||
+        fail "the mapped root created a block device node"
+}
+
+s_mapped_root_cannot_touch_node_net_or_sysfs() {
+    local pair a b
+    pair=$(start_root_pair netadmin caps=NET_ADMIN,SYS_ADMIN) || exit 1
+    read -r a b <<<"$pair"
+    expect_unmapped "$a"
+    expect_mapped "$b"
+    attempt "$a" "opted-out root" ip link add e2e0 type veth ||
+        fail "the opted-out root with NET_ADMIN could not add an interface, so this proves nothing"
+    attempt "$a" "opted-out root" mount -t sysfs sysfs /mnt ||
+        fail "the opted-out root with SYS_ADMIN could not mount sysfs, so this proves nothing"
+    ! attempt "$b" "mapped root" ip link add e2e0 type veth ||
+        fail "the mapped root added an interface to the pod network"
+    ! attempt "$b" "mapped root" mount -t sysfs sysfs /mnt ||
+        fail "the mapped root mounted sysfs"
+}
+
+s_host_network_not_mapped() {
+    local pod cid
+    pod=$(pod_run hostnet hostnet) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the hostNetwork container did not start"
+    expect_unmapped "$cid"
+    expect_eq "id -u inside" "$(in_ctr "$cid" id -u)" 65532
+}
+
+# runc cannot mount /proc for a child user namespace in a pid namespace the
+# node's user namespace owns; the plugin either solves it or skips, saying why.
+s_shared_pid_namespace() {
+    local pod cid userns reason
+    pod=$(pod_run sharepid sharepid) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the shareProcessNamespace container did not start"
+    userns=$(ctr_userns_path "$cid")
+    if [ -n "$userns" ]; then
+        expect_mapped "$cid"
+        echo "    runs mapped in $userns"
+    else
+        expect_unmapped "$cid"
+        reason=$(grep -i 'skip' "$NODE/logs/plugin.log" | grep -E "${cid:0:12}|sharepid" | tail -1)
+        [ -n "$reason" ] || fail "the container runs unmapped and the plugin logged no reason"
+        echo "    skipped: $reason"
+    fi
+    expect_eq "id -u inside" "$(in_ctr "$cid" id -u)" 65532
+}
+
+s_opt_out_annotation() {
+    local pod cid
+    pod=$(pod_run optout optout) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the opted-out container did not start"
+    expect_unmapped "$cid"
+    expect_eq "uid_map inside" "$(in_ctr "$cid" cat /proc/self/uid_map | mapping_json)" \
+        "$(mapping_json </proc/self/uid_map)"
+}
+
+s_same_user_shares_namespace() {
+    local p1 p2 c1 c2 ns1 ns2 users
+    p1=$(pod_run share1) || fail "crictl runp failed"
+    p2=$(pod_run share2) || fail "crictl runp failed"
+    c1=$(ctr_run "$p1" app nonroot) || fail "the first container did not start"
+    c2=$(ctr_run "$p2" app nonroot) || fail "the second container did not start"
+    expect_mapped "$c1"
+    expect_mapped "$c2"
+    ns1=$(ctr_userns_path "$c1")
+    ns2=$(ctr_userns_path "$c2")
+    expect_eq "pinned namespace of the second pod" "$ns2" "$ns1"
+    expect_eq "user namespace inside both" "$(in_ctr "$c2" readlink /proc/self/ns/user)" \
+        "$(in_ctr "$c1" readlink /proc/self/ns/user)"
+    users=$(plugin_status | jq -c --arg p "$ns1" '[.namespaces[] | select(.path == $p) | .containers[].id] | sort') || exit 1
+    expect_eq "containers using $ns1 in uid-mapper status" "$users" "$(jq -cn --arg a "$c1" --arg b "$c2" '[$a, $b] | sort')"
+}
+
+s_removed_pods_release_namespaces() {
+    local p1 p2 c1 ns
+    p1=$(pod_run release1) || fail "crictl runp failed"
+    p2=$(pod_run release2) || fail "crictl runp failed"
+    c1=$(ctr_run "$p1" app nonroot) || fail "the first container did not start"
+    ctr_run "$p2" app root user=1000 >/dev/null || fail "the second container did not start"
+    ns=$(ctr_userns_path "$c1")
+    [ -n "$ns" ] || fail "the container is not mapped"
+    pod_remove "$p1" || fail "removing the first pod failed"
+    # The other pod's namespace and mounts must survive the first removal.
+    expect_eq "pinned namespaces while one pod remains" "$(plugin_status | jq '.namespaces | length')" 1
+    pod_remove "$p2" || fail "removing the second pod failed"
+    expect_released
+    [ ! -e "$ns" ] || fail "$ns still exists after its last container was removed"
+}
+
+# mapped_pod_survives_restart RESTART_FUNCTION: a mapped pod keeps working
+# across the restart, a new pod with the same user gets the same pinned
+# namespace (the plugin rebuilt its state from Synchronize), and removing
+# both releases everything.
+mapped_pod_survives_restart() {
+    local p1 p2 c1 c2 ns
+    p1=$(pod_run before) || fail "crictl runp failed"
+    c1=$(ctr_run "$p1" app nonroot) || fail "the container did not start"
+    expect_mapped "$c1"
+    ns=$(ctr_userns_path "$c1")
+    "$1" || fail "$1 failed"
+    expect_eq "id -u inside the old pod after $1" "$(in_ctr "$c1" id -u)" 65532
+    p2=$(pod_run after) || fail "crictl runp after $1 failed"
+    c2=$(ctr_run "$p2" app nonroot) || fail "a new container after $1 did not start"
+    expect_mapped "$c2"
+    expect_eq "pinned namespace of the new pod" "$(ctr_userns_path "$c2")" "$ns"
+    pod_remove "$p1" "$p2" || fail "removing the pods failed"
+    expect_released
+}
+
+# containerd starts a pre-started plugin again; an external one reconnects.
+restart_containerd() {
+    node_restart_containerd && node_wait_plugin
+}
+
+restart_plugin() {
+    node_stop_process plugin KILL
+    node_start_external_plugin
+    node_wait_plugin
+}
+
+s_containerd_restart() { mapped_pod_survives_restart restart_containerd; }
+s_plugin_killed_and_restarted() { mapped_pod_survives_restart restart_plugin; }
+
+s_teardown_leaves_nothing() {
+    local leaks
+    leaks=$(node_leaks) || fail "$(echo "$leaks" | tr '\n' ';')"
+}
+
+# --- the run ----------------------------------------------------------------
+
+selected=("$@")
+trap 'node_stop' EXIT
+trap 'exit 130' INT TERM
+
+run_node() { # MODE SCENARIO...
+    local mode=$1
+    shift
+    echo "=== node with the plugin $mode"
+    if ! node_start "$mode"; then
+        echo "FAIL: node-$mode-starts"
+        failed=$((failed + 1))
+        node_stop
+        return
+    fi
+    local s
+    for s in "$@"; do scenario "$s" "s_${s//-/_}"; done
+    node_stop
+    scenario "teardown-leaves-nothing-$mode" s_teardown_leaves_nothing
+}
+
+run_node prestarted \
+    image-user-65532 run-as-user-1000-with-groups image-file-owned-by-1000 \
+    mapped-root-cannot-mknod mapped-root-cannot-touch-node-net-or-sysfs \
+    host-network-not-mapped shared-pid-namespace opt-out-annotation \
+    same-user-shares-namespace removed-pods-release-namespaces containerd-restart
+run_node external image-user-65532 plugin-killed-and-restarted containerd-restart
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

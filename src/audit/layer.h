@@ -1,0 +1,20 @@
+/* Applies one image layer to the merged filesystem, following the OCI
+ * changeset rules: ".wh.NAME" deletes NAME from lower layers, ".wh..wh..opq"
+ * hides everything lower layers put in its directory, other ".wh..wh.*"
+ * names are aufs bookkeeping and ignored; whiteouts themselves are not
+ * files of the image. A hard link is an entry of its own owned like its
+ * target. The content of /etc/passwd and /etc/group is kept on their nodes
+ * so the image user can be resolved after the last layer. */
+#pragma once
+#include <stdint.h>
+
+#include "audit/error.h"
+#include "audit/tree.h"
+
+struct archive;
+
+/* The largest /etc/passwd or /etc/group read. */
+#define LAYER_MAX_DB_BYTES (4u << 20)
+
+/* layer numbers start at 1 and grow upwards. Returns 0, or -1 with err. */
+int layer_apply(struct tree *t, struct archive *a, uint32_t layer, struct audit_error *err);

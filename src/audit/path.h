@@ -1,0 +1,10 @@
+/* Lexical path cleaning for names found inside images. */
+#pragma once
+#include <stddef.h>
+
+/* Writes the clean relative form of path to out: no leading '/', no empty,
+ * '.' or trailing components, and '..' resolved lexically without climbing
+ * above the root (as container runtimes unpack layers: "../../etc/x" lands
+ * on "etc/x"). The root itself is "". Returns 0, or -1 when the result does
+ * not fit in outlen bytes. */
+int path_clean(const char *path, char *out, size_t outlen);

@@ -1,6 +1,5 @@
 #include "plugin/config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +118,7 @@ static int set_pool(struct parse_ctx *p, const char *key, const yaml_node_t *n)
         return -1;
     char why[256];
     if (pool_parse_ranges(v, &p->cfg->pool, why, sizeof(why)) < 0)
-        return fail(p, "%s: \"%s\": %s (expected ranges such as \"0-2047,65520-65535\")",
-                    key, v, why);
+        return fail(p, "%s: \"%s\": %s", key, v, why);
     p->cfg->has_pool = true;
     return 0;
 }

@@ -563,3 +563,9 @@ void mapper_handlers(struct mapper *m, struct nri_handlers *out)
         .disconnected = on_disconnected,
     };
 }
+
+void mapper_install(struct nri_handlers *out)
+{
+    static struct mapper process_mapper;
+    mapper_handlers(&process_mapper, out);
+}

@@ -5,9 +5,9 @@
  * Counts the containers using each namespace and releases what nobody uses,
  * also after a restart (from Synchronize).
  *
- * Usage (cmd_run):  struct mapper *m = mapper_new();
- *                   struct nri_handlers h; mapper_handlers(m, &h);
- *                   ... serve ...; mapper_free(m); */
+ * Usage: struct mapper *m = mapper_new(); struct nri_handlers h;
+ *        mapper_handlers(m, &h); ... serve ...; mapper_free(m);
+ * or, for a process that is the plugin (cmd_run): mapper_install(&h). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +27,8 @@ struct mapper *mapper_new(void);
  * containers that use them (a restarted plugin adopts them). */
 void mapper_free(struct mapper *m);
 void mapper_handlers(struct mapper *m, struct nri_handlers *out);
+/* Handlers backed by one mapper that lives as long as the process. */
+void mapper_install(struct nri_handlers *out);
 
 /* Why this container must run without a user namespace of its own, or
  * false if it gets one. Exposed for tests; the handler logs the reason. */

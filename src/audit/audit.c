@@ -36,10 +36,9 @@ static int apply_layers(struct image_source *src, const struct image_desc *desc,
 {
     for (size_t i = 0; i < desc->n_layers; i++) {
         struct archive *a = source_layer_open(src, desc->layers[i], err);
-        if (!a)
-            return -1;
-        int rc = layer_apply(t, a, (uint32_t)i + 1, err);
-        source_layer_close(a);
+        int rc = a ? layer_apply(t, a, (uint32_t)i + 1, err) : -1;
+        if (a)
+            source_layer_close(a);
         if (rc != 0) {
             audit_wrap(err, "layer %zu (%s)", i + 1, desc->layers[i]);
             return -1;

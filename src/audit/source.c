@@ -67,14 +67,13 @@ static const struct member *resolve_member(const struct image_source *src, const
     const struct member *m = find_member(src, name);
     for (int hops = 0; m && m->link; hops++) {
         if (hops == MAX_LINK_HOPS) {
-            audit_fail(err, "%s: '%s': too many levels of links", src->path, name);
+            audit_fail(err, "'%s': too many levels of links", name);
             return NULL;
         }
         m = find_member(src, m->link);
     }
     if (!m)
-        audit_fail(err, "%s: no member '%s' (the image is incomplete or not an image)",
-                   src->path, name);
+        audit_fail(err, "no member '%s' (the image is incomplete or not an image)", name);
     return m;
 }
 
@@ -208,13 +207,12 @@ void source_close(struct image_source *src)
 }
 
 /* A member name must stay inside the layout: clean, relative, no '..'. */
-static int check_name(const struct image_source *src, const char *name, struct audit_error *err)
+static int check_name(const char *name, struct audit_error *err)
 {
     char clean[PATH_MAX];
     if (path_clean(name, clean, sizeof(clean)) != 0 || strcmp(clean, name) != 0 ||
         strcmp(name, "") == 0) {
-        audit_fail(err, "%s: refusing member name '%s' (not a clean relative path)",
-                   src->path, name);
+        audit_fail(err, "refusing member name '%s' (not a clean relative path)", name);
         return -1;
     }
     return 0;
@@ -231,7 +229,7 @@ int source_has(struct image_source *src, const char *name)
 static struct member_reader *reader_open(struct image_source *src, const char *name,
                                          struct audit_error *err)
 {
-    if (check_name(src, name, err) != 0)
+    if (check_name(name, err) != 0)
         return NULL;
     struct member_reader *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -244,7 +242,7 @@ static struct member_reader *reader_open(struct image_source *src, const char *n
         r->fd = openat(src->fd, name, O_RDONLY | O_CLOEXEC);
         r->own_fd = true;
         if (r->fd < 0 || fstat(r->fd, &st) != 0) {
-            audit_fail(err, "%s/%s: %s", src->path, name, strerror(errno));
+            audit_fail(err, "%s: %s", name, strerror(errno));
             goto fail;
         }
         r->end = st.st_size;
@@ -268,8 +266,7 @@ static struct member_reader *reader_open(struct image_source *src, const char *n
                        sizeof(clean)) == 0 &&
             strcmp(clean, m->name) == 0)
             return r;
-    audit_fail(err, "%s: member '%s' vanished while reading (was the file replaced?)",
-               src->path, m->name);
+    audit_fail(err, "member '%s' vanished while reading (was the file replaced?)", m->name);
 fail:
     if (r->own_fd && r->fd >= 0)
         close(r->fd);
@@ -326,8 +323,8 @@ int source_read(struct image_source *src, const char *name, size_t max, char **b
     ssize_t n = 0;
     while (data && (n = reader_read(r)) > 0) {
         if (used + (size_t)n > max) {
-            audit_fail(err, "%s: '%s' is larger than %zu bytes; this is not image metadata",
-                       src->path, name, max);
+            audit_fail(err, "'%s' is larger than %zu bytes; this is not image metadata", name,
+                       max);
             goto fail;
         }
         if (used + (size_t)n + 1 > cap) {
@@ -342,7 +339,7 @@ int source_read(struct image_source *src, const char *name, size_t max, char **b
         used += (size_t)n;
     }
     if (n < 0)
-        audit_fail(err, "%s: reading '%s': %s", src->path, name, strerror(errno));
+        audit_fail(err, "reading '%s': %s", name, strerror(errno));
     else if (!data || n > 0)
         audit_fail(err, "out of memory");
     if (n != 0 || !data)
@@ -395,8 +392,7 @@ struct archive *source_layer_open(struct image_source *src, const char *name,
     archive_read_support_format_empty(a);
     /* archive_read_open calls the close callback (freeing r) on failure too. */
     if (archive_read_open(a, r, NULL, layer_read_cb, layer_close_cb) != ARCHIVE_OK) {
-        audit_fail(err, "%s: layer '%s' is not a tar stream (plain, gzip or zstd): %s",
-                   src->path, name, archive_error_string(a));
+        audit_fail(err, "not a tar stream (plain, gzip or zstd): %s", archive_error_string(a));
         archive_read_free(a);
         return NULL;
     }

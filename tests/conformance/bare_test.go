@@ -201,19 +201,13 @@ func (b *BareRuntime) Close() {
 	b.mux.Close()
 }
 
-// muxFrame frames payload for one multiplexed connection:
-// conn id (u32 BE) | length (u32 BE) | payload.
-func muxFrame(conn multiplex.ConnID, payload []byte) []byte {
-	f := binary.BigEndian.AppendUint32(nil, uint32(conn))
-	f = binary.BigEndian.AppendUint32(f, uint32(len(payload)))
-	return append(f, payload...)
+// muxHeader is the multiplexer's frame header: conn id (u32 BE) | length
+// (u32 BE).
+func muxHeader(conn multiplex.ConnID, length uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(conn)), length)
 }
 
-// ttrpcFrame frames one ttrpc message: length (u32 BE) | stream id (u32 BE)
-// | type | flags | payload.
-func ttrpcFrame(stream uint32, msgType, flags byte, payload []byte) []byte {
-	f := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
-	f = binary.BigEndian.AppendUint32(f, stream)
-	f = append(f, msgType, flags)
-	return append(f, payload...)
+// muxFrame frames payload for one multiplexed connection.
+func muxFrame(conn multiplex.ConnID, payload []byte) []byte {
+	return append(muxHeader(conn, uint32(len(payload))), payload...)
 }

@@ -11,6 +11,11 @@ require (
 )
 
 require (
+	google.golang.org/grpc v1.69.2
+	google.golang.org/protobuf v1.36.0
+)
+
+require (
 	github.com/containerd/log v0.1.0 // indirect
 	github.com/knqyf263/go-plugin v0.9.0 // indirect
 	github.com/kr/text v0.2.0 // indirect
@@ -19,7 +24,5 @@ require (
 	golang.org/x/mod v0.32.0 // indirect
 	golang.org/x/sys v0.39.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20241021214115-324edc3d5d38 // indirect
-	google.golang.org/grpc v1.69.2 // indirect
-	google.golang.org/protobuf v1.36.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

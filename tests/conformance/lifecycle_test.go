@@ -49,6 +49,7 @@ func startExternalSynced(t *testing.T, rt *Runtime, args ...string) *PluginProce
 // came back without an adjustment.
 func roundTrip(t *testing.T, rt *Runtime, podName string, want ...string) {
 	t.Helper()
+	mark := rt.Log.Mark()
 	pod := NewPod(testNamespace, podName)
 	if err := rt.RunPod(pod); err != nil {
 		t.Fatalf("RunPodSandbox: %v", err)
@@ -73,6 +74,13 @@ func roundTrip(t *testing.T, rt *Runtime, podName string, want ...string) {
 		}
 	}
 	rt.Teardown(pod, ctrs...)
+	// A plugin answering Unimplemented to an event it subscribed to makes
+	// the runtime fall back to the deprecated StateChange and warn about it.
+	for _, line := range rt.Log.Since(mark) {
+		if strings.Contains(line, "deprecated StateChange") {
+			t.Fatalf("the runtime fell back to StateChange: %s", line)
+		}
+	}
 }
 
 func TestPreStartedRegistersAndServes(t *testing.T) {

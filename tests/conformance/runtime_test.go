@@ -81,12 +81,12 @@ type Runtime struct {
 	adapt     *nri.Adaptation
 	relay     *relay
 
-	mu    sync.Mutex // the runtime's state, held like containerd's NRI lock
-	pods  []*api.PodSandbox
-	ctrs  []*api.Container
+	mu     sync.Mutex // the runtime's state, held like containerd's NRI lock
+	pods   []*api.PodSandbox
+	ctrs   []*api.Container
 	seen   []string            // plugins in the last CreateContainer, from the witness
 	claims map[string][]string // fields each plugin claimed in it
-	syncs int      // Synchronize calls made by the adaptation
+	syncs  int                 // Synchronize calls made by the adaptation
 }
 
 // NewRuntime prepares a runtime in a fresh directory; Start starts it.
@@ -210,7 +210,7 @@ func (r *Runtime) witness() *builtin.BuiltinPlugin {
 				// CreateContainer, and waits for them.
 				r.seen = nil
 				for _, p := range req.Plugins {
-					if p.Name != "witness" {
+					if !builtinPlugins[p.Name] {
 						r.seen = append(r.seen, p.Index+"-"+p.Name)
 					}
 				}
@@ -220,6 +220,9 @@ func (r *Runtime) witness() *builtin.BuiltinPlugin {
 		},
 	}
 }
+
+// builtinPlugins are the runtime's own plugins, which Participants omits.
+var builtinPlugins = map[string]bool{"witness": true, "default-validator": true}
 
 // claimsOf lists, for each plugin (IDX-NAME), the adjustment fields it
 // claimed: "Mounts /sys", "Namespace user", "Env FOO", "OciHooks", ...

@@ -92,7 +92,7 @@ s_image_file_owned_by_1000() {
     expect_eq "owner of /home/user1000/owned inside" \
         "$(in_ctr "$cid" stat -c %u:%g /home/user1000/owned)" "1000:1000"
     expect_eq "owner of /home/user1000/owned in the node's rootfs" \
-        "$(stat -c %u:%g "$(ctr_spec "$cid" | jq -r .root.path)/home/user1000/owned")" "1000:1000"
+        "$(stat -c %u:%g "$NODE/state/io.containerd.runtime.v2.task/k8s.io/$cid/rootfs/home/user1000/owned")" "1000:1000"
 }
 
 # start_root_pair NAME [caps=...]: the same root container twice, once opted
@@ -114,7 +114,7 @@ attempt() {
     shift 2
     out=$(in_ctr "$cid" "$@" 2>&1)
     rc=$?
-    echo "    $what: $* -> $([ $rc -eq 0 ] && echo ok || echo "refused: ${out##*$'\n'}")" >&2
+    echo "    $what: $* -> $([ $rc -eq 0 ] && echo ok || echo "refused: $(head -1 <<<"$out")")" >&2
     return $rc
 }
 
@@ -166,7 +166,7 @@ s_shared_pid_namespace() {
         echo "    runs mapped in $userns"
     else
         expect_unmapped "$cid"
-        reason=$(grep -i 'skip' "$NODE/logs/plugin.log" | grep -E "${cid:0:12}|sharepid" | tail -1)
+        reason=$(grep -F "${cid:0:12}" "$NODE/logs/plugin.log" | grep -iE 'skip|no user namespace' | tail -1)
         [ -n "$reason" ] || fail "the container runs unmapped and the plugin logged no reason"
         echo "    skipped: $reason"
     fi

@@ -31,6 +31,8 @@ E2E_POOL=${E2E_POOL:-0-2047}
 E2E_PLUGIN_NAME=00-uid-mapper
 # The plugin under test (UID_MAPPER_BIN overrides, e.g. a build elsewhere).
 E2E_PLUGIN_BIN=${UID_MAPPER_BIN:-$E2E_REPO/build/uid-mapper}
+# Where each node's logs (containerd, plugin, image import) are kept.
+E2E_LOG_DIR=${E2E_LOG_DIR:-$E2E_REPO/build/results/e2e-nodes}
 
 NODE=
 NODE_BIN=
@@ -126,6 +128,7 @@ node_start_containerd() {
     NODE_LOG_MARK=$(wc -l <"$NODE/logs/containerd.log")
     setsid "$NODE_BIN/containerd" --config "$NODE/containerd.toml" >>"$NODE/logs/containerd.log" 2>&1 &
     echo $! >"$NODE/containerd.pid"
+    disown
     if ! wait_for 60 ncrictl info; then
         log "containerd did not answer within 60 s; its log ends with:"
         tail -20 "$NODE/logs/containerd.log" >&2
@@ -139,6 +142,7 @@ node_start_external_plugin() {
     setsid "$NODE/uid-mapper" run --socket "$NODE/nri.sock" --config "$NODE/plugin.conf" \
         >>"$NODE/logs/plugin.log" 2>&1 &
     echo $! >"$NODE/plugin.pid"
+    disown
 }
 
 # The plugin has registered once containerd's log (since containerd last
@@ -222,6 +226,9 @@ node_stop() {
     fi
     node_stop_process plugin
     node_stop_process containerd
+    # Keep the node's logs for a post-mortem (CI keeps build/results).
+    local keep="$E2E_LOG_DIR/$NODE_MODE"
+    rm -rf "$keep" && mkdir -p "$keep" && cp -r "$NODE/logs/." "$keep/" 2>/dev/null
     node_force_clean
 }
 

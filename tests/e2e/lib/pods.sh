@@ -29,10 +29,13 @@ pod_run() {
     jq -n --arg name "$name" --arg logs "$NODE/logs/$name" --arg cg "/$E2E_CGROUP/$name" \
         --argjson net "$net" --argjson pid "$pid" --argjson ann "$annotations" '{
         metadata: {name: $name, namespace: "e2e", uid: ($name + "-uid"), attempt: 0},
-        hostname: $name, log_directory: $logs, annotations: $ann,
+        log_directory: $logs, annotations: $ann,
         linux: {cgroup_parent: $cg,
                 security_context: {namespace_options: {network: $net, pid: $pid, ipc: 0}}}
-        }' >"$NODE/pods/$name.json"
+        }
+        # The kubelet names only pods with their own UTS namespace (runc
+        # refuses to set a hostname in the node'"'"'s).
+        + (if $net == 2 then {} else {hostname: $name} end)' >"$NODE/pods/$name.json"
     local id
     id=$(ncrictl runp "$NODE/pods/$name.json") || return 1
     node_track_pod "$id"

@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 30
 
 PKGS      := libprotobuf-c yaml-0.1 libarchive
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
              -fno-strict-aliasing -Isrc -I$(BUILD)/gen \
              -DUID_MAPPER_VERSION='"$(VERSION)"'
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lyaml -larchive)
@@ -45,6 +45,8 @@ $(DEPS_STAMP): scripts/deps.sh
 	@touch $@
 deps: $(DEPS_STAMP)
 
+# Generated sources are kept: tests, fuzz targets and benchmarks include the headers.
+.SECONDARY: $(GEN_C) $(GEN_H)
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/wire/%.proto | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=src/wire --c_out=$(BUILD)/gen $<

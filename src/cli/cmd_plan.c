@@ -212,7 +212,8 @@ static int parse_user(const struct plan_args *a, struct map_request *uid,
         uid->required[0] = ids[0];
         uid->nrequired = 1;
         gid->required[0] = ids[1];
-        memcpy(gid->required + 1, groups, ngroups * sizeof(*groups));
+        for (size_t i = 0; i < ngroups; i++)
+            gid->required[1 + i] = groups[i];
         gid->nrequired = 1 + ngroups;
     }
     free(ids);

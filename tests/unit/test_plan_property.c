@@ -323,12 +323,18 @@ TEST(small_pools_match_the_reference)
         struct id_pool pool;
         uint32_t req[MAX_IDS], extra[MAX_IDS];
         size_t nreq, nextra;
-        if (below(20) == 0) /* many small ranges: the 340-extent limit */
-            random_pool(&pool, 300 + below(60), below(1000), 2, 2);
-        else /* a few ranges, low or at the top of the ID space */
-            random_pool(&pool, 1 + below(6),
-                        below(3) ? below(500) : IDMAP_MAX_ID - below(200), 1 + below(40),
-                        1 + below(30));
+        /* Each draw in its own statement: argument evaluation order is
+         * unspecified, and a seed must mean the same cases with any compiler. */
+        if (below(20) == 0) { /* many small ranges: the 340-extent limit */
+            size_t nranges = 300 + below(60);
+            uint64_t base = below(1000);
+            random_pool(&pool, nranges, base, 2, 2);
+        } else { /* a few ranges, low or at the top of the ID space */
+            size_t nranges = 1 + below(6);
+            uint64_t base = below(3) ? below(500) : IDMAP_MAX_ID - below(200);
+            uint64_t maxgap = 1 + below(40);
+            random_pool(&pool, nranges, base, maxgap, 1 + below(30));
+        }
         random_ids(&pool, req, &nreq, extra, &nextra);
 
         struct id_plan plan;
@@ -371,9 +377,12 @@ TEST(large_pools_have_the_properties)
         if (below(10) == 0)
             pool = (struct id_pool){.n = 1, .r = {{0, (uint32_t)IDMAP_MAX_ID + 1}},
                                     .size = (uint64_t)IDMAP_MAX_ID + 1};
-        else
-            random_pool(&pool, 1 + below(IDMAP_MAX_EXTENTS), below(1u << 31),
-                        1 + below(1u << 22), 1 + below(1u << 22));
+        else {
+            size_t nranges = 1 + below(IDMAP_MAX_EXTENTS);
+            uint64_t base = below(1u << 31);
+            uint64_t maxgap = 1 + below(1u << 22);
+            random_pool(&pool, nranges, base, maxgap, 1 + below(1u << 22));
+        }
         random_ids(&pool, req, &nreq, extra, &nextra);
         struct id_plan plan;
         enum plan_status st = plan_map(&pool, req, nreq, extra, nextra, &plan);

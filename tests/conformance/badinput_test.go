@@ -12,10 +12,9 @@ import (
 	"github.com/containerd/nri/pkg/net/multiplex"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
-
-const pluginService = "nri.pkg.api.v1alpha1.Plugin"
 
 // errorLines returns the plugin's error-level log lines after mark
 // (uid-mapper logs "TIME uid-mapper LEVEL message").
@@ -91,55 +90,104 @@ func TestGarbageProtobufGetsInvalidArgument(t *testing.T) {
 	}
 }
 
-// Bytes that break the framing (the stream cannot be resynchronized): the
-// plugin logs one error line and closes the connection; an external plugin
-// then reconnects and serves again.
-func TestBrokenFrameExternalReconnects(t *testing.T) {
-	cases := map[string][]byte{
-		// a ttrpc header claiming a 4 GiB message of type 0xff
-		"garbage ttrpc header": muxFrame(multiplex.PluginServiceConn, bytes.Repeat([]byte{0xff}, 16)),
-		// a multiplexer frame of 64 MiB, more than any ttrpc message can be
-		"oversized frame": append(muxHeader(multiplex.PluginServiceConn, 64<<20), 1, 2, 3),
-	}
-	for name, frame := range cases {
-		t.Run(name, func(t *testing.T) {
-			l, socket := ListenBare(t)
-			p := StartExternal(t, socket)
-			b := AcceptBare(t, l)
-			b.Handshake(skipConfig)
+// A multiplexer frame larger than any ttrpc message breaks the stream (it
+// cannot be skipped safely): the plugin logs one error line and closes the
+// connection; an external plugin then reconnects and serves again.
+func TestOversizedFrameExternalReconnects(t *testing.T) {
+	l, socket := ListenBare(t)
+	p := StartExternal(t, socket)
+	b := AcceptBare(t, l)
+	b.Handshake(skipConfig)
 
-			mark := p.Stderr.Mark()
-			if err := b.WriteRaw(frame); err != nil {
-				t.Fatal(err)
-			}
-			if !b.WaitClosed(5 * time.Second) {
-				t.Fatal("the plugin kept the connection after a broken frame")
-			}
-			again := AcceptBare(t, l)
-			again.Handshake(skipConfig)
-			createWorks(t, again)
-			if lines := errorLines(p, mark); len(lines) != 1 {
-				t.Fatalf("want one error line about the broken frame, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
-			}
-		})
+	mark := p.Stderr.Mark()
+	if err := b.WriteRaw(append(muxHeader(multiplex.PluginServiceConn, 64<<20), 1, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if !b.WaitClosed(5 * time.Second) {
+		t.Fatal("the plugin kept the connection after a 64 MiB frame header")
+	}
+	again := AcceptBare(t, l)
+	again.Handshake(skipConfig)
+	createWorks(t, again)
+	if lines := errorLines(p, mark); len(lines) != 1 {
+		t.Fatalf("want one error line about the broken frame, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 }
 
-// A pre-started plugin has no one to reconnect to: on a broken frame it logs
-// one error line and exits (it is not killed by a signal, and does not hang).
-func TestBrokenFramePreStartedExits(t *testing.T) {
+// A pre-started plugin has no one to reconnect to: on a broken stream it
+// logs one error line and exits with status 1 (no signal, no hang).
+func TestOversizedFramePreStartedExits(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
 	b.Handshake(skipConfig)
 	mark := p.Stderr.Mark()
-	if err := b.WriteRaw(muxFrame(multiplex.PluginServiceConn, bytes.Repeat([]byte{0xff}, 16))); err != nil {
+	if err := b.WriteRaw(append(muxHeader(multiplex.PluginServiceConn, 64<<20), 1, 2, 3)); err != nil {
 		t.Fatal(err)
 	}
 	code, err := p.Wait(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("exit code %d", code)
+	if code != 1 {
+		t.Fatalf("exit code %d after a broken stream, want 1 (connection failure)", code)
+	}
 	if lines := errorLines(p, mark); len(lines) != 1 {
 		t.Fatalf("want one error line about the broken frame, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// A whole ttrpc request over 4 MiB is refused like ttrpc refuses it:
+// ResourceExhausted on its stream, and the connection goes on.
+func TestOversizedRequestGetsResourceExhausted(t *testing.T) {
+	b, p := LaunchBare(t, "00", "uid-mapper")
+	b.Handshake(skipConfig) // the generated client used streams 1 and 3
+	if err := b.RawRequest(5, "CreateContainer", make([]byte, maxTTRPCLength)); err != nil {
+		t.Fatal(err)
+	}
+	rpl, err := b.RawReply(5, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := codes.Code(rpl.GetStatus().GetCode()); code != codes.ResourceExhausted {
+		t.Fatalf("oversized request answered with %v (%q), want ResourceExhausted", code, rpl.GetStatus().GetMessage())
+	}
+
+	pod := NewPod(testNamespace, "after-oversized")
+	req, err := proto.Marshal(&api.CreateContainerRequest{Pod: pod, Container: NewContainer(pod, "app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RawRequest(7, "CreateContainer", req); err != nil {
+		t.Fatal(err)
+	}
+	if rpl, err = b.RawReply(7, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if code := codes.Code(rpl.GetStatus().GetCode()); code != codes.OK {
+		t.Fatalf("CreateContainer after an oversized request: %v (%q)", code, rpl.GetStatus().GetMessage())
+	}
+	if !p.Running() {
+		t.Fatal("plugin exited")
+	}
+}
+
+// A ttrpc header that claims a 4 GiB message is an oversized request whose
+// bytes the plugin skips, as ttrpc does; the runtime gives up on the
+// connection when its request times out (the adaptation then closes it).
+// The plugin must notice that close while skipping, and reconnect.
+func TestRuntimeClosesStuckConnection(t *testing.T) {
+	l, socket := ListenBare(t)
+	p := StartExternal(t, socket)
+	b := AcceptBare(t, l)
+	b.Handshake(skipConfig)
+	if err := b.WriteRaw(muxFrame(multiplex.PluginServiceConn, bytes.Repeat([]byte{0xff}, 16))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	b.Close()
+	again := AcceptBare(t, l)
+	again.Handshake(skipConfig)
+	createWorks(t, again)
+	if !p.Running() {
+		t.Fatal("plugin exited")
 	}
 }

@@ -3,9 +3,12 @@ package conformance
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	nrinet "github.com/containerd/nri/pkg/net"
 	"github.com/containerd/nri/pkg/net/multiplex"
 	"github.com/containerd/ttrpc"
+	"google.golang.org/protobuf/proto"
 )
 
 // BareRuntime is the runtime end of one plugin connection, assembled from
@@ -20,7 +24,7 @@ import (
 // test can do what the adaptation never does on its own.
 type BareRuntime struct {
 	t      *testing.T
-	trunk  net.Conn
+	trunk  *tapConn
 	mux    multiplex.Mux
 	rpcc   *ttrpc.Client
 	rpcs   *ttrpc.Server
@@ -87,11 +91,11 @@ func LaunchBare(t *testing.T, idx, name string) (*BareRuntime, *PluginProcess) {
 func newBareRuntime(t *testing.T, conn net.Conn) *BareRuntime {
 	b := &BareRuntime{
 		t:          t,
-		trunk:      conn,
+		trunk:      &tapConn{Conn: conn},
 		registered: make(chan *api.RegisterPluginRequest, 4),
 		closed:     make(chan struct{}),
 	}
-	b.mux = multiplex.Multiplex(conn)
+	b.mux = multiplex.Multiplex(b.trunk)
 	pconn, err := b.mux.Open(multiplex.PluginServiceConn)
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +205,99 @@ func (b *BareRuntime) Close() {
 	b.mux.Close()
 }
 
+// RawRequest writes a ttrpc request for the Plugin service by hand, split
+// into multiplexer frames as needed; its reply is read with RawReply. The
+// stream id must be odd and larger than any used before on the connection,
+// and the generated client must not be used afterwards (its ids would go
+// backwards).
+func (b *BareRuntime) RawRequest(stream uint32, method string, payload []byte) error {
+	msg, err := proto.Marshal(&ttrpc.Request{Service: pluginService, Method: method, Payload: payload})
+	if err != nil {
+		return err
+	}
+	data := append(ttrpcHeader(uint32(len(msg)), stream, ttrpcRequest), msg...)
+	var frames []byte
+	for len(data) > 0 {
+		n := min(len(data), maxMuxPayload)
+		frames = append(frames, muxFrame(multiplex.PluginServiceConn, data[:n])...)
+		data = data[n:]
+	}
+	return b.WriteRaw(frames)
+}
+
+// RawReply waits for the plugin's reply on a stream of the Plugin service
+// connection, found in everything the plugin has sent.
+func (b *BareRuntime) RawReply(stream uint32, timeout time.Duration) (*ttrpc.Response, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if rpl, err := findReply(b.trunk.received(), stream); rpl != nil || err != nil {
+			return rpl, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no reply on stream %d within %v", stream, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// findReply demultiplexes the bytes a plugin sent and returns its ttrpc
+// response on stream of the Plugin service connection, or nil.
+func findReply(sent []byte, stream uint32) (*ttrpc.Response, error) {
+	var plugin []byte // the Plugin service connection's byte stream
+	for len(sent) >= 8 {
+		conn, n := binary.BigEndian.Uint32(sent), binary.BigEndian.Uint32(sent[4:])
+		if uint32(len(sent)-8) < n {
+			break
+		}
+		if multiplex.ConnID(conn) == multiplex.PluginServiceConn {
+			plugin = append(plugin, sent[8:8+n]...)
+		}
+		sent = sent[8+n:]
+	}
+	for len(plugin) >= 10 {
+		n, id, kind := binary.BigEndian.Uint32(plugin), binary.BigEndian.Uint32(plugin[4:]), plugin[8]
+		if uint32(len(plugin)-10) < n {
+			break
+		}
+		if id == stream && kind == ttrpcResponse {
+			rpl := &ttrpc.Response{}
+			return rpl, proto.Unmarshal(plugin[10:10+n], rpl)
+		}
+		plugin = plugin[10+n:]
+	}
+	return nil, nil
+}
+
+// tapConn keeps a copy of everything read from the plugin.
+type tapConn struct {
+	net.Conn
+	mu  sync.Mutex
+	got []byte
+}
+
+func (c *tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.got = append(c.got, p[:n]...)
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *tapConn) received() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.got)
+}
+
+const (
+	pluginService  = "nri.pkg.api.v1alpha1.Plugin"
+	ttrpcRequest   = 1
+	ttrpcResponse  = 2
+	maxTTRPCLength = 4 << 20
+	// NRI's multiplexer frames carry at most one whole ttrpc message.
+	maxMuxPayload = 10 + maxTTRPCLength
+)
+
 // muxHeader is the multiplexer's frame header: conn id (u32 BE) | length
 // (u32 BE).
 func muxHeader(conn multiplex.ConnID, length uint32) []byte {
@@ -210,4 +307,12 @@ func muxHeader(conn multiplex.ConnID, length uint32) []byte {
 // muxFrame frames payload for one multiplexed connection.
 func muxFrame(conn multiplex.ConnID, payload []byte) []byte {
 	return append(muxHeader(conn, uint32(len(payload))), payload...)
+}
+
+// ttrpcHeader is ttrpc's message header: length (u32 BE) | stream id (u32
+// BE) | type | flags (none).
+func ttrpcHeader(length, stream uint32, msgType byte) []byte {
+	h := binary.BigEndian.AppendUint32(nil, length)
+	h = binary.BigEndian.AppendUint32(h, stream)
+	return append(h, msgType, 0)
 }

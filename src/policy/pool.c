@@ -102,6 +102,8 @@ int pool_parse_ranges(const char *spec, struct id_pool *out, char *err, size_t e
 
 void pool_intersect(struct id_pool *pool, const struct id_pool *narrow)
 {
+    if (narrow == pool)
+        return; /* p ∩ p = p, and the loop below must not read what it writes */
     struct id_pool in = *pool;
     size_t i = 0, j = 0;
     pool->n = 0;

@@ -158,7 +158,8 @@ static int by_u64(const void *a, const void *b)
     return (*x > *y) - (*x < *y);
 }
 
-/* Appends the identity extents of the pool minus the sorted displaced IDs. */
+/* Writes the identity extents of the pool minus the sorted displaced IDs;
+ * returns their count. */
 static size_t identity_extents(const struct id_pool *pool, const uint32_t *displaced,
                                size_t ndisplaced, struct id_extent *out)
 {
@@ -196,12 +197,12 @@ static size_t sort_and_merge(struct id_extent *e, size_t n)
     return m;
 }
 
-/* Working memory of one plan, sized for n distinct IDs. */
+/* Working memory of one plan, sized for k input IDs. */
 struct scratch {
     uint32_t *ids;      /* the distinct IDs, in rule order */
     uint64_t *reserved; /* struct reserved storage */
     uint32_t *displaced;
-    struct id_extent *extents; /* identity pieces + one per outside ID */
+    struct id_extent *extents; /* identity pieces (<= ranges + k), outside IDs (<= k) */
     struct id_collision *collisions;
 };
 
@@ -235,11 +236,11 @@ enum plan_status plan_map(const struct id_pool *pool,
 
     size_t k = nrequired + nextra + 1; /* + 1: never a zero-sized allocation */
     struct scratch w = {
-        .ids = malloc(k * sizeof(*w.ids)),
-        .reserved = malloc(k * sizeof(*w.reserved)),
-        .displaced = malloc(k * sizeof(*w.displaced)),
-        .extents = malloc((pool->n + 2 * k) * sizeof(*w.extents)),
-        .collisions = malloc(k * sizeof(*w.collisions)),
+        .ids = calloc(k, sizeof(*w.ids)),
+        .reserved = calloc(k, sizeof(*w.reserved)),
+        .displaced = calloc(k, sizeof(*w.displaced)),
+        .extents = calloc(pool->n + 2 * k, sizeof(*w.extents)),
+        .collisions = calloc(k, sizeof(*w.collisions)),
     };
     struct slots *s = malloc(sizeof(*s));
     enum plan_status status = PLAN_NO_MEMORY;
@@ -261,22 +262,24 @@ enum plan_status plan_map(const struct id_pool *pool,
     qsort(res.slot, res.n, sizeof(*res.slot), by_u64);
 
     size_t noutside = 0;
-    struct id_extent *outside = w.extents + pool->n + k;
     for (ptrdiff_t i = 0; i < n; i++) { /* the others probe from their home */
         uint32_t id = w.ids[i];
         if (slot_of(s, id, &slot))
             continue;
         uint32_t host = id_at(s, reserve_probing(&res, id % pool->size, pool->size));
-        outside[noutside] = (struct id_extent){id, host, 1};
         w.displaced[noutside] = host;
         w.collisions[noutside] = (struct id_collision){host, host, id};
         noutside++;
     }
 
+    /* The pool minus the displaced IDs maps to itself; each outside ID maps
+     * to the pool ID it displaced. */
     qsort(w.displaced, noutside, sizeof(*w.displaced), by_u32);
     size_t ne = identity_extents(pool, w.displaced, noutside, w.extents);
-    memmove(w.extents + ne, outside, noutside * sizeof(*outside));
-    ne = sort_and_merge(w.extents, ne + noutside);
+    for (size_t i = 0; i < noutside; i++)
+        w.extents[ne++] = (struct id_extent){w.collisions[i].displaced_by,
+                                             w.collisions[i].host_id, 1};
+    ne = sort_and_merge(w.extents, ne);
     status = PLAN_TOO_MANY_EXTENTS;
     if (ne > IDMAP_MAX_EXTENTS)
         goto out;

@@ -5,11 +5,12 @@
  *   oci-archive:     that layout as a tarball (optionally gzip-compressed)
  *   docker-archive:  manifest.json + <hex>.json config + <n>/layer.tar, a
  *                    repeated layer stored as a symlink, as docker save does
- * Header-only (static functions) because each unit test and benchmark is a
+ * Header-only (static inline functions) because each unit test and benchmark is a
  * single translation unit. */
 #pragma once
 #include <archive.h>
 #include <archive_entry.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ struct iw_image {
     size_t n_layers;
 };
 
-static int iw_add_filter(struct archive *w, enum iw_compression c)
+static inline int iw_add_filter(struct archive *w, enum iw_compression c)
 {
     switch (c) {
     case IW_GZIP:
@@ -45,7 +46,7 @@ static int iw_add_filter(struct archive *w, enum iw_compression c)
 }
 
 /* Writes one entry with data of len bytes (data may be NULL for zeros). */
-static int iw_write(struct archive *w, const char *path, char type, uint32_t uid, uint32_t gid,
+static inline int iw_write(struct archive *w, const char *path, char type, uint32_t uid, uint32_t gid,
                     const char *data, size_t len, const char *link)
 {
     struct archive_entry *e = archive_entry_new();
@@ -88,7 +89,7 @@ static int iw_write(struct archive *w, const char *path, char type, uint32_t uid
     return rc;
 }
 
-static struct archive *iw_open(const char *path, enum iw_compression c)
+static inline struct archive *iw_open(const char *path, enum iw_compression c)
 {
     struct archive *w = archive_write_new();
     if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
@@ -100,14 +101,14 @@ static struct archive *iw_open(const char *path, enum iw_compression c)
     return w;
 }
 
-static int iw_close(struct archive *w)
+static inline int iw_close(struct archive *w)
 {
     int rc = archive_write_close(w) == ARCHIVE_OK ? 0 : -1;
     archive_write_free(w);
     return rc;
 }
 
-static int iw_layer(const char *path, const struct iw_entry *e, size_t n, enum iw_compression c)
+static inline int iw_layer(const char *path, const struct iw_entry *e, size_t n, enum iw_compression c)
 {
     struct archive *w = iw_open(path, c);
     int rc = w ? 0 : -1;
@@ -119,16 +120,16 @@ static int iw_layer(const char *path, const struct iw_entry *e, size_t n, enum i
     return w && iw_close(w) == 0 ? rc : -1;
 }
 
-static int iw_sha256(const char *path, char hex[65])
+static inline int iw_sha256(const char *path, char hex[65])
 {
-    char cmd[4200];
+    char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
     FILE *p = popen(cmd, "r");
     int ok = p && fscanf(p, "%64s", hex) == 1 && strlen(hex) == 64;
     return (p ? pclose(p) : -1) == 0 && ok ? 0 : -1;
 }
 
-static int iw_write_file(const char *path, const char *text)
+static inline int iw_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -137,32 +138,33 @@ static int iw_write_file(const char *path, const char *text)
     return fclose(f) == 0 ? rc : -1;
 }
 
-static int iw_copy(const char *from, const char *to)
+static inline int iw_copy(const char *from, const char *to)
 {
-    char cmd[8400];
+    char cmd[2 * PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static long iw_size(const char *path)
+static inline long iw_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
 /* Stores a file as a blob of the layout at dir; fills "sha256:<hex>". */
-static int iw_blob(const char *dir, const char *file, char digest[72])
+static inline int iw_blob(const char *dir, const char *file, char digest[72])
 {
-    char hex[65], dst[4200];
+    char hex[65], dst[PATH_MAX];
     if (iw_sha256(file, hex) != 0)
         return -1;
     snprintf(digest, 72, "sha256:%s", hex);
-    snprintf(dst, sizeof(dst), "%s/blobs/sha256/%s", dir, hex);
+    if (snprintf(dst, sizeof(dst), "%s/blobs/sha256/%s", dir, hex) >= (int)sizeof(dst))
+        return -1;
     return iw_copy(file, dst);
 }
 
 /* The image config, written to file. */
-static int iw_config(const char *file, const struct iw_image *img)
+static inline int iw_config(const char *file, const struct iw_image *img)
 {
     char text[1024];
     snprintf(text, sizeof(text),
@@ -172,7 +174,7 @@ static int iw_config(const char *file, const struct iw_image *img)
     return iw_write_file(file, text);
 }
 
-static const char *iw_layer_type(const char *file)
+static inline const char *iw_layer_type(const char *file)
 {
     FILE *f = fopen(file, "rb");
     unsigned char m[4] = {0};
@@ -187,9 +189,9 @@ static const char *iw_layer_type(const char *file)
 }
 
 /* Writes an OCI image layout with one image into dir (created). */
-static int iw_oci_layout(const char *dir, const struct iw_image *img, const char *scratch)
+static inline int iw_oci_layout(const char *dir, const struct iw_image *img, const char *scratch)
 {
-    char path[4200], digest[72], manifest[65536], file[4200];
+    char path[PATH_MAX + 64], digest[72], manifest[65536], file[PATH_MAX];
     snprintf(path, sizeof(path), "mkdir -p '%s/blobs/sha256'", dir);
     if (system(path) != 0)
         return -1;
@@ -226,7 +228,7 @@ static int iw_oci_layout(const char *dir, const struct iw_image *img, const char
 }
 
 /* Adds the file at disk_path to the tarball as name. */
-static int iw_add_file(struct archive *w, const char *name, const char *disk_path)
+static inline int iw_add_file(struct archive *w, const char *name, const char *disk_path)
 {
     FILE *f = fopen(disk_path, "rb");
     long size = iw_size(disk_path);
@@ -242,14 +244,14 @@ static int iw_add_file(struct archive *w, const char *name, const char *disk_pat
 
 /* An oci-archive: the layout at dir as a tarball, members named like
  * skopeo writes them (no "./" prefix). */
-static int iw_oci_archive(const char *tarball, const char *dir, enum iw_compression c)
+static inline int iw_oci_archive(const char *tarball, const char *dir, enum iw_compression c)
 {
-    char cmd[8400];
+    char cmd[PATH_MAX + 64];
     snprintf(cmd, sizeof(cmd), "cd '%s' && find . -type f | sed 's|^\\./||' | sort", dir);
     FILE *p = popen(cmd, "r");
     struct archive *w = p ? iw_open(tarball, c) : NULL;
     int rc = w ? 0 : -1;
-    char line[4200], disk[8400];
+    char line[PATH_MAX], disk[2 * PATH_MAX + 2];
     while (rc == 0 && fgets(line, sizeof(line), p)) {
         line[strcspn(line, "\n")] = '\0';
         snprintf(disk, sizeof(disk), "%s/%s", dir, line);
@@ -262,9 +264,9 @@ static int iw_oci_archive(const char *tarball, const char *dir, enum iw_compress
 
 /* A docker-archive in the classic docker save layout. When the same layer
  * file is listed twice, its second copy is a symlink to the first. */
-static int iw_docker_archive(const char *tarball, const struct iw_image *img, const char *scratch)
+static inline int iw_docker_archive(const char *tarball, const struct iw_image *img, const char *scratch)
 {
-    char file[4200], hex[65], name[128], manifest[65536];
+    char file[PATH_MAX], hex[65], name[128], manifest[65536];
     struct archive *w = iw_open(tarball, IW_PLAIN);
     if (!w)
         return -1;

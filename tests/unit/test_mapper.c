@@ -18,7 +18,7 @@ struct fake {
     nri_annotation ann[2], *annp[2];
     nri_container ctr;
     Nri__Pkg__Api__V1alpha1__LinuxContainer linux;
-    nri_ns ns[6], *nsp[6];
+    nri_ns ns[6], *nsp[7]; /* room for a joined user namespace */
     Nri__Pkg__Api__V1alpha1__User user;
     uint32_t gids[3];
 };

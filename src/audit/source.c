@@ -206,13 +206,12 @@ void source_close(struct image_source *src)
     free(src);
 }
 
-/* A member name must stay inside the layout: clean, relative, no '..'. */
-static int check_name(const char *name, struct audit_error *err)
+/* Member names come from manifests: "./x", "/x" and "a/../x" all name the
+ * member x, and none can leave the layout (".." stops at its top). */
+static int clean_name(const char *name, char clean[PATH_MAX], struct audit_error *err)
 {
-    char clean[PATH_MAX];
-    if (path_clean(name, clean, sizeof(clean)) != 0 || strcmp(clean, name) != 0 ||
-        strcmp(name, "") == 0) {
-        audit_fail(err, "refusing member name '%s' (not a clean relative path)", name);
+    if (path_clean(name, clean, PATH_MAX) != 0 || clean[0] == '\0') {
+        audit_fail(err, "member name '%s' names no file of the image", name);
         return -1;
     }
     return 0;
@@ -226,10 +225,11 @@ int source_has(struct image_source *src, const char *name)
     return find_member(src, name) != NULL;
 }
 
-static struct member_reader *reader_open(struct image_source *src, const char *name,
+static struct member_reader *reader_open(struct image_source *src, const char *raw_name,
                                          struct audit_error *err)
 {
-    if (check_name(name, err) != 0)
+    char name[PATH_MAX];
+    if (clean_name(raw_name, name, err) != 0)
         return NULL;
     struct member_reader *r = calloc(1, sizeof(*r));
     if (!r) {

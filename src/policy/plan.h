@@ -30,8 +30,9 @@ enum plan_status {
 
 /* Computes the map for one container. required: the uid, or the gid then
  * the supplementary gids, in order (duplicates allowed); extra: configured
- * IDs always mapped. On PLAN_OK, out must be released with id_plan_release;
- * on any other status out holds nothing to release. */
+ * IDs always mapped. Duplicates, and extras already required, count once.
+ * On PLAN_OK, out must be released with id_plan_release; on any other status
+ * out holds nothing to release (releasing it anyway is harmless). */
 enum plan_status plan_map(const struct id_pool *pool,
                           const uint32_t *required, size_t nrequired,
                           const uint32_t *extra, size_t nextra,

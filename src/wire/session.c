@@ -236,10 +236,10 @@ static int serve_synchronize(struct nri_session *s, uint32_t stream, ProtobufCMe
     size_t np = 0, nc = 0;
     for (size_t i = 0; i <= s->nsync_parts; i++) {
         const sync_request *part = i < s->nsync_parts ? s->sync_parts[i] : last;
-        memcpy(pods + np, part->pods, part->n_pods * sizeof(*pods));
-        memcpy(ctrs + nc, part->containers, part->n_containers * sizeof(*ctrs));
-        np += part->n_pods;
-        nc += part->n_containers;
+        for (size_t j = 0; j < part->n_pods; j++)
+            pods[np++] = part->pods[j];
+        for (size_t j = 0; j < part->n_containers; j++)
+            ctrs[nc++] = part->containers[j];
     }
     log_info("Synchronize: %zu pods, %zu containers (in %zu parts)", npods, nctrs,
              s->nsync_parts + 1);

@@ -5,9 +5,7 @@
 # either pre-started by containerd from an NRI plugin directory with a drop-in
 # config, or run as an external plugin on the node's NRI socket.
 #
-#   node_start prestarted|external|none
-#                                    set up and start; sets NODE, NODE_* vars
-#                                    (none: NRI on, no plugin; proves the node)
+#   node_start prestarted|external   set up and start; sets NODE, NODE_* vars
 #   node_stop                        tear everything down (idempotent, trap-safe)
 #   node_leaks                       print what teardown left behind; 1 if any
 #   ncrictl ARGS...                  crictl against this node
@@ -104,10 +102,8 @@ EOF
     node_start_containerd || return 1
     nctr images import --base-name "$E2E_IMAGE_REPO" "$NODE/images.tar" >"$NODE/logs/import.log" 2>&1 ||
         { log "ctr images import failed:"; cat "$NODE/logs/import.log" >&2; return 1; }
-    case $NODE_MODE in
-        external) node_start_external_plugin && node_wait_plugin ;;
-        prestarted) node_wait_plugin ;;
-    esac
+    [ "$NODE_MODE" = external ] && { node_start_external_plugin || return 1; }
+    node_wait_plugin
 }
 
 # containerd runs IDX-NAME from plugin_path with only the NRI environment and
@@ -159,6 +155,19 @@ node_wait_plugin() {
 }
 
 # Restart containerd on the same root and state: running pods must survive.
+# After a scenario that failed half-way: containerd and the plugin are up again.
+node_ensure_up() {
+    if ! node_running containerd; then
+        node_start_containerd && node_wait_plugin
+    elif [ -z "$(node_plugin_pid)" ]; then
+        if [ "$NODE_MODE" = external ]; then
+            node_start_external_plugin
+        else
+            node_restart_containerd
+        fi && node_wait_plugin
+    fi
+}
+
 node_log_since_start_has() {
     tail -n +"$((NODE_LOG_MARK + 1))" "$NODE/logs/containerd.log" | grep -qE "$1"
 }
@@ -181,7 +190,15 @@ node_stop_process() {
     wait_for 10 node_pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
     wait_for 5 node_pid_gone "$pid" || log "$1 ($pid) survived SIGKILL"
 }
-node_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# Gone, or a zombie its parent has yet to reap (containerd reaps a dead
+# pre-started plugin only when it notices).
+node_pid_gone() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+# The plugin process, pre-started (containerd's child) or external.
+node_plugin_pid() { pgrep -f "^$NODE/uid-mapper( |\$)"; }
 node_running() { [ -f "$NODE/$1.pid" ] && kill -0 "$(cat "$NODE/$1.pid")" 2>/dev/null; }
 
 # Remember a pod's shim socket (outside the node dir, in /run/containerd/s)

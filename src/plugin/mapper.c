@@ -147,73 +147,66 @@ static int load_pool(const char *file, const struct mapper_config *cfg,
     return 0;
 }
 
+/* Builds everything a configuration implies into a fresh mapper, so that a
+ * bad configuration leaves the one in use untouched. */
+static int prepare(struct mapper *next, const char *config, int *removed, char *why,
+                   size_t len)
+{
+    struct mapper_config *cfg = &next->cfg;
+    if (config_parse(config, cfg, why, len) < 0 ||
+        load_pool("/proc/self/uid_map", cfg, &next->uid_pool, why, len) < 0 ||
+        load_pool("/proc/self/gid_map", cfg, &next->gid_pool, why, len) < 0)
+        return -1;
+    if (fs_mkdir_p(cfg->state_dir, 0711) < 0) {
+        snprintf(why, len, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+        return -1;
+    }
+    if ((*removed = userns_recover(cfg->state_dir)) < 0) {
+        snprintf(why, len, "state_dir %s/userns: %s", cfg->state_dir, strerror(errno));
+        return -1;
+    }
+    if (registry_load(&next->reg, cfg->state_dir, why, len) < 0)
+        return -1;
+    next->configured = true;
+    return 0;
+}
+
 static int on_configure(void *ctx, const char *config, const char *runtime_name,
                         const char *runtime_version, struct nri_error *err)
 {
     struct mapper *m = ctx;
-    struct mapper_config cfg;
-    char why[sizeof(err->msg) - 16];
-    if (config_parse(config, &cfg, why, sizeof(why)) < 0)
-        goto fail;
-
-    struct id_pool *pools = malloc(2 * sizeof(*pools));
-    if (!pools) {
-        snprintf(why, sizeof(why), "out of memory");
-        config_free(&cfg);
-        goto fail;
-    }
-    struct registry reg;
-    int rc = load_pool("/proc/self/uid_map", &cfg, &pools[0], why, sizeof(why));
-    if (rc == 0)
-        rc = load_pool("/proc/self/gid_map", &cfg, &pools[1], why, sizeof(why));
-    if (rc == 0 && (rc = fs_mkdir_p(cfg.state_dir, 0711)) < 0)
-        snprintf(why, sizeof(why), "state_dir %s: %s", cfg.state_dir, strerror(errno));
+    char why[sizeof(err->msg) - 16] = "out of memory";
     int removed = 0;
-    if (rc == 0 && (rc = removed = userns_recover(cfg.state_dir)) < 0)
-        snprintf(why, sizeof(why), "state_dir %s/userns: %s", cfg.state_dir,
-                 strerror(errno));
-    if (rc >= 0) {
-        rc = registry_load(&reg, cfg.state_dir, why, sizeof(why));
-        if (rc < 0)
-            registry_free(&reg);
+    struct mapper *next = mapper_new();
+    if (!next || prepare(next, config, &removed, why, sizeof(why)) < 0) {
+        mapper_free(next);
+        set_error(err, "uid-mapper: %s", why);
+        log_error("configuration rejected: %s", why);
+        return -1;
     }
-    if (rc < 0) {
-        free(pools);
-        config_free(&cfg);
-        goto fail;
-    }
-
+    next->warned_no_user = m->warned_no_user;
     config_free(&m->cfg);
     registry_free(&m->reg);
-    m->cfg = cfg;
-    m->reg = reg;
-    m->uid_pool = pools[0];
-    m->gid_pool = pools[1];
-    free(pools);
-    m->configured = true;
-    if (cfg.has_log_level)
-        log_set_level(cfg.log_level);
+    *m = *next;
+    free(next);
+
+    if (m->cfg.has_log_level)
+        log_set_level(m->cfg.log_level);
     if (removed > 0)
         log_warn("removed %d half-made pinned namespace entries under %s/userns "
-                 "(the plugin stopped while creating them)", removed, cfg.state_dir);
-
+                 "(the plugin stopped while creating them)", removed, m->cfg.state_dir);
     char uid_pool[128], gid_pool[128];
     if (pool_format(&m->uid_pool, uid_pool, sizeof(uid_pool)) < 0)
-        snprintf(uid_pool, sizeof(uid_pool), "%zu ranges", m->uid_pool.n);
+        snprintf(uid_pool, sizeof(uid_pool), "of %zu ranges", m->uid_pool.n);
     if (pool_format(&m->gid_pool, gid_pool, sizeof(gid_pool)) < 0)
-        snprintf(gid_pool, sizeof(gid_pool), "%zu ranges", m->gid_pool.n);
+        snprintf(gid_pool, sizeof(gid_pool), "of %zu ranges", m->gid_pool.n);
     log_info("configured for %s %s: uid pool %s (%llu IDs), gid pool %s (%llu IDs), "
              "state_dir %s, on_error %s, %zu containers on record",
              runtime_name, runtime_version, uid_pool,
              (unsigned long long)m->uid_pool.size, gid_pool,
-             (unsigned long long)m->gid_pool.size, cfg.state_dir,
-             on_error_name(cfg.on_error), m->reg.n);
+             (unsigned long long)m->gid_pool.size, m->cfg.state_dir,
+             on_error_name(m->cfg.on_error), m->reg.n);
     return 0;
-
-fail:
-    set_error(err, "uid-mapper: %s", why);
-    log_error("configuration rejected: %s", why);
-    return -1;
 }
 
 /* ---- namespace bookkeeping ---- */

@@ -3,6 +3,7 @@
  * chosen so each rule changes the expected counts if it is broken. */
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,6 +136,85 @@ TEST(oci_layout_directory) { check_expected(oci_dir); }
 TEST(oci_archive_read_in_place) { check_expected(oci_tar); }
 TEST(oci_archive_compressed_streamed) { check_expected(oci_tgz); }
 TEST(docker_archive_with_linked_repeat_layer) { check_expected(docker_tar); }
+
+/* Points index.json of a copy of the layout at a multi-platform image index
+ * whose entries are given (each "PLATFORM_JSON|DIGEST"), the manifest digest
+ * standing for "@". Returns the copy's path, or NULL. */
+static const char *with_index(const char *name, const char *const *entries, size_t n)
+{
+    static char copy[PATH_MAX];
+    char cmd[3 * PATH_MAX], file[PATH_MAX + 32], index[4096], digest[72], manifest[72] = "";
+    snprintf(copy, sizeof(copy), "%s/%s", dir, name);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", oci_dir, copy);
+    if (system(cmd) != 0)
+        return NULL;
+    /* the one manifest is the blob index.json names */
+    snprintf(file, sizeof(file), "%s/index.json", copy);
+    FILE *f = fopen(file, "r");
+    char text[4096] = "";
+    size_t got = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[got] = '\0';
+    const char *d = strstr(text, "sha256:");
+    if (!d)
+        return NULL;
+    snprintf(manifest, sizeof(manifest), "%.71s", d);
+    manifest[strcspn(manifest, "\"")] = '\0';
+    int len = snprintf(index, sizeof(index), "{\"schemaVersion\":2,\"manifests\":[");
+    for (size_t i = 0; i < n; i++) {
+        const char *bar = strchr(entries[i], '|');
+        len += snprintf(index + len, sizeof(index) - (size_t)len,
+                        "%s{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                        "\"size\":1,\"platform\":%.*s,\"digest\":\"%s\"}",
+                        i ? "," : "", (int)(bar - entries[i]), entries[i],
+                        strcmp(bar + 1, "@") == 0 ? manifest : bar + 1);
+    }
+    snprintf(index + len, sizeof(index) - (size_t)len, "]}");
+    snprintf(file, sizeof(file), "%s/scratch/nested.json", dir);
+    if (iw_write_file(file, index) != 0 || iw_blob(copy, file, digest) != 0)
+        return NULL;
+    snprintf(index, sizeof(index),
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"application/vnd.oci.image.index.v1+json\",\"digest\":\"%s\",\"size\":1}]}",
+             digest);
+    snprintf(file, sizeof(file), "%s/index.json", copy);
+    return iw_write_file(file, index) == 0 ? copy : NULL;
+}
+
+#define MISSING_BLOB "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+TEST(oci_index_skips_attestations_and_prefers_this_machine)
+{
+    /* No entry for this machine: the first real platform, not the
+     * attestation listed before it. */
+    const char *const other[] = {
+        "{\"os\":\"unknown\",\"architecture\":\"unknown\"}|" MISSING_BLOB,
+        "{\"os\":\"linux\",\"architecture\":\"not-this-machine\"}|@",
+    };
+    const char *path = with_index("multi-other", other, 2);
+    CHECK(path != NULL);
+    if (path)
+        check_expected(path);
+
+    struct utsname u;
+    const char *arch = uname(&u) != 0                 ? NULL
+                       : strcmp(u.machine, "x86_64") == 0  ? "amd64"
+                       : strcmp(u.machine, "aarch64") == 0 ? "arm64"
+                                                           : NULL;
+    if (!arch) {
+        SKIP(oci_index_prefers_this_machine, "machine is neither x86_64 nor aarch64");
+        return;
+    }
+    char mine[128];
+    snprintf(mine, sizeof(mine), "{\"os\":\"linux\",\"architecture\":\"%s\"}|@", arch);
+    const char *const listed_second[] = {
+        "{\"os\":\"linux\",\"architecture\":\"not-this-machine\"}|" MISSING_BLOB, mine};
+    path = with_index("multi-mine", listed_second, 2);
+    CHECK(path != NULL);
+    if (path)
+        check_expected(path);
+}
 
 /* Runs the built uid-mapper (next to the test directory) and captures stdout. */
 static int run_cli(const char *args, char *out, size_t len)
@@ -273,6 +353,7 @@ int main(void)
     RUN(oci_archive_read_in_place);
     RUN(oci_archive_compressed_streamed);
     RUN(docker_archive_with_linked_repeat_layer);
+    RUN(oci_index_skips_attestations_and_prefers_this_machine);
     RUN(cli_json_small_pool_is_not_covered);
     RUN(cli_json_pool_from_map_files_is_covered);
     RUN(cli_text_names_the_gaps);

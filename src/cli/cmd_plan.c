@@ -70,6 +70,8 @@ static int bad_input(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+enum { ARGS_OK = -1 }; /* parse_args: go on; anything else is the exit code */
+
 static int parse_args(int argc, char **argv, struct plan_args *a)
 {
     enum { OPT_UID_MAP = 256, OPT_GID_MAP, OPT_POOL, OPT_EXTRA_UIDS, OPT_EXTRA_GIDS,
@@ -113,7 +115,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
                          argv[optind]);
     if (!a->user)
         return bad_input("--user UID:GID is required, e.g. --user 65532:65532");
-    return -1; /* go on */
+    return ARGS_OK;
 }
 
 /* Reads a whole map file ("-" is standard input). Returns NULL with a
@@ -238,7 +240,9 @@ static void print_json(const struct map_request *uid, const struct map_request *
     print_json_extents(&gid->plan.map);
     printf(",\"collisions\":[");
     const char *sep = "";
-    for (const struct map_request *r = uid; r; r = r == uid ? gid : NULL) {
+    const struct map_request *both[] = {uid, gid};
+    for (size_t m = 0; m < 2; m++) {
+        const struct map_request *r = both[m];
         for (size_t i = 0; i < r->plan.ncollisions; i++) {
             const struct id_collision *c = &r->plan.collisions[i];
             printf("%s{\"kind\":\"%s\",\"containerID\":%" PRIu32 ",\"hostID\":%" PRIu32
@@ -274,7 +278,9 @@ static void print_text(const struct map_request *uid, const struct map_request *
         return;
     }
     printf("Collisions (pool IDs unmapped in this container):\n");
-    for (const struct map_request *r = uid; r; r = r == uid ? gid : NULL) {
+    const struct map_request *both[] = {uid, gid};
+    for (size_t m = 0; m < 2; m++) {
+        const struct map_request *r = both[m];
         for (size_t i = 0; i < r->plan.ncollisions; i++) {
             const struct id_collision *c = &r->plan.collisions[i];
             printf("  %s %" PRIu32 " is unmapped: its host ID %" PRIu32
@@ -308,7 +314,7 @@ int cmd_plan(int argc, char **argv)
 {
     struct plan_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    if (rc != ARGS_OK)
         return rc;
 
     struct map_request *uid = calloc(1, sizeof(*uid)), *gid = calloc(1, sizeof(*gid));

@@ -9,9 +9,9 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 E2E_POOL=0-2047
-# shellcheck source=lib/node.sh
+# shellcheck source=tests/e2e/lib/node.sh
 . "$here/lib/node.sh"
-# shellcheck source=lib/pods.sh
+# shellcheck source=tests/e2e/lib/pods.sh
 . "$here/lib/pods.sh"
 
 trap 'node_stop' EXIT
@@ -64,5 +64,5 @@ echo "   node's user namespace:      $(readlink /proc/self/ns/user)"
 say "Cleaning up"
 pod_remove "$pod" || die "removing the pod failed"
 node_stop
-leaks=$(node_leaks) || die "teardown left: $leaks"
+left=$(node_leaks) || die "teardown left: $left"
 echo "   the node, its pinned namespace, mounts, bridge and processes are gone"

@@ -11,11 +11,11 @@ set -uo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "e2e: needs root (containerd, runc, mounts, netns)" >&2; exit 2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib/node.sh
+# shellcheck source=tests/e2e/lib/node.sh
 . "$here/lib/node.sh"
-# shellcheck source=lib/pods.sh
+# shellcheck source=tests/e2e/lib/pods.sh
 . "$here/lib/pods.sh"
-# shellcheck source=lib/expect.sh
+# shellcheck source=tests/e2e/lib/expect.sh
 . "$here/lib/expect.sh"
 
 passed=0 failed=0

@@ -7,6 +7,7 @@
 #   images_build DIR   writes DIR/images.tar; image names are
 #                      $E2E_IMAGE_REPO:{pause,root,nonroot}
 
+# shellcheck disable=SC2034 # read by node.sh and pods.sh
 E2E_IMAGE_REPO=localhost/uid-mapper-e2e/busybox
 E2E_BUSYBOX=${E2E_BUSYBOX:-/bin/busybox}
 

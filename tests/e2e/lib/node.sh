@@ -17,7 +17,7 @@
 E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_DIR=$(dirname "$E2E_LIB")
 E2E_REPO=$(cd "$E2E_DIR/../.." && pwd)
-# shellcheck source=images.sh
+# shellcheck source=tests/e2e/lib/images.sh
 . "$E2E_LIB/images.sh"
 
 E2E_BRIDGE=uidm-e2e0
@@ -253,7 +253,7 @@ node_stop() {
 # containers (runc delete -f), shims and the plugin, cgroups, mounts, the
 # bridge, CNI cache entries, and the directory itself.
 node_force_clean() {
-    local root="$NODE/runc/k8s.io" id p m attempt
+    local root="$NODE/runc/k8s.io" id p m
     if [ -d "$root" ] && [ -x "$NODE_BIN/runc" ]; then
         for id in $("$NODE_BIN/runc" --root "$root" list -q 2>/dev/null); do
             "$NODE_BIN/runc" --root "$root" delete --force "$id" >/dev/null 2>&1
@@ -261,7 +261,7 @@ node_force_clean() {
     fi
     for p in $(node_pids); do kill -KILL "$p" 2>/dev/null; done
     wait_for 10 node_no_pids || log "processes of $NODE survive SIGKILL: $(node_pids | tr '\n' ' ')"
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         for m in $(node_mounts); do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
         [ -z "$(node_mounts)" ] && break
     done

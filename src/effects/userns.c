@@ -149,25 +149,35 @@ static int remove_entry(const char *state_dir, const char *name)
     return 0;
 }
 
-enum entry_state { ENTRY_ABSENT, ENTRY_MATCH, ENTRY_OTHER_MAPS, ENTRY_BROKEN };
+enum entry_state { ENTRY_ABSENT, ENTRY_COMPLETE, ENTRY_BROKEN };
 
-static enum entry_state inspect(const char *state_dir, const char *name,
-                                const char *maps_text)
+/* What is at name: nothing, a complete pinned namespace (its record text
+ * then in *recorded, malloc'd, when recorded is not NULL) or the remains of
+ * an interrupted creation or release, or of a reboot. */
+static enum entry_state inspect(const char *state_dir, const char *name, char **recorded)
 {
     char path[PATH_MAX], record[PATH_MAX];
     if (userns_path(state_dir, name, path, sizeof(path)) < 0 ||
         map_record_path(state_dir, name, record, sizeof(record)) < 0)
         return ENTRY_BROKEN;
-    char *recorded = fs_read_text(record, USERNS_MAPS_TEXT_MAX);
-    if (!recorded && errno == ENOENT && access(path, F_OK) < 0 && errno == ENOENT)
+    char *text = fs_read_text(record, USERNS_MAPS_TEXT_MAX);
+    if (!text && errno == ENOENT && access(path, F_OK) < 0 && errno == ENOENT)
         return ENTRY_ABSENT;
-    enum entry_state st;
-    if (!recorded || !is_pinned_userns(path))
-        st = ENTRY_BROKEN;
+    if (!text || !is_pinned_userns(path)) {
+        free(text);
+        return ENTRY_BROKEN;
+    }
+    if (recorded)
+        *recorded = text;
     else
-        st = strcmp(recorded, maps_text) == 0 ? ENTRY_MATCH : ENTRY_OTHER_MAPS;
-    free(recorded);
-    return st;
+        free(text);
+    return ENTRY_COMPLETE;
+}
+
+static void reap(pid_t pid)
+{
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 /* ---- creating ---- */
@@ -253,7 +263,7 @@ static pid_t spawn_holder(int *hold_fd, char *err, size_t errlen)
     close(ready[0]);
     if (n != (ssize_t)sizeof(child_errno) || child_errno) {
         close(hold[1]);
-        waitpid(pid, NULL, 0);
+        reap(pid);
         errno = n == (ssize_t)sizeof(child_errno) ? child_errno : ECHILD;
         return fail_errno(err, errlen, "unshare(CLONE_NEWUSER)",
                           "check user.max_user_namespaces and that the plugin runs as root");
@@ -294,7 +304,7 @@ static int create(const char *state_dir, const char *name, const struct id_mappi
     }
     if (pid > 0) {
         close(hold_fd);
-        waitpid(pid, NULL, 0);
+        reap(pid);
     }
     if (rc == 0 && fs_write_atomic(record, maps_text, strlen(maps_text)) < 0)
         rc = fail_errno(err, errlen, record, "check that state_dir is writable");
@@ -318,13 +328,18 @@ int userns_ensure(const char *state_dir, const struct id_mapping *uid,
      * earlier in the probe order cannot make a second copy of a later one. */
     int free_probe = -1;
     for (int probe = 0; probe < MAX_CLASH_PROBES; probe++) {
-        char cand[USERNS_NAME_MAX];
+        char cand[USERNS_NAME_MAX], *recorded = NULL;
         candidate_name(hash, probe, cand);
-        switch (inspect(state_dir, cand, maps_text)) {
-        case ENTRY_MATCH:
-            snprintf(name, USERNS_NAME_MAX, "%s", cand);
-            *created = false;
-            return 0;
+        switch (inspect(state_dir, cand, &recorded)) {
+        case ENTRY_COMPLETE:
+            if (strcmp(recorded, maps_text) == 0) {
+                free(recorded);
+                snprintf(name, USERNS_NAME_MAX, "%s", cand);
+                *created = false;
+                return 0;
+            }
+            free(recorded); /* a hash clash: other maps live here */
+            break;
         case ENTRY_BROKEN:
             if (remove_entry(state_dir, cand) < 0)
                 return fail_errno(err, errlen, "removing a half-made namespace", NULL);
@@ -332,8 +347,6 @@ int userns_ensure(const char *state_dir, const struct id_mapping *uid,
         case ENTRY_ABSENT:
             if (free_probe < 0)
                 free_probe = probe;
-            break;
-        case ENTRY_OTHER_MAPS:
             break;
         }
     }
@@ -419,9 +432,7 @@ int userns_recover(const char *state_dir)
                 removed++;
             continue;
         }
-        /* inspect() with an impossible record text: anything complete
-         * compares as OTHER_MAPS, anything half-made as BROKEN. */
-        if (inspect(state_dir, name, "") == ENTRY_BROKEN && remove_entry(state_dir, name) == 0)
+        if (inspect(state_dir, name, NULL) == ENTRY_BROKEN && remove_entry(state_dir, name) == 0)
             removed++;
     }
     closedir(d);
@@ -441,7 +452,7 @@ int userns_foreach(const char *state_dir, int (*fn)(const char *name, void *arg)
     while (rc == 0 && (de = readdir(d))) {
         char name[USERNS_NAME_MAX];
         if (entry_owner(de->d_name, name) && strcmp(name, de->d_name) == 0 &&
-            inspect(state_dir, name, "") != ENTRY_BROKEN)
+            inspect(state_dir, name, NULL) == ENTRY_COMPLETE)
             rc = fn(name, arg);
     }
     closedir(d);

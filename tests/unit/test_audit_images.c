@@ -1,6 +1,7 @@
 /* uid-mapper audit on images built here, in every supported packaging: the
  * owners, whiteouts (plain and opaque), hard links and PAX-sized IDs are
  * chosen so each rule changes the expected counts if it is broken. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
@@ -94,6 +95,17 @@ static uint64_t owned(const struct id_census *c, uint32_t id)
     return hit ? hit->entries : 0;
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* The merged image: / etc etc/passwd etc/group etc/localtime data (root),
  * home/nonroot and its .profile (65532), opt/app, bin and the hard link
  * (BIG), data/new (2000). 101 and 1000 own only deleted or hidden files. */
@@ -101,8 +113,10 @@ static void check_expected(const char *path)
 {
     struct audit_set set = {0};
     struct audit_error err = {""};
+    int fds = open_fds();
     int rc = audit_path(path, &set, &err);
     CHECK(rc == 0);
+    CHECK_EQ_U(open_fds(), fds);
     if (rc != 0) {
         fprintf(stderr, "  %s: %s\n", path, err.msg);
         return;
@@ -322,6 +336,7 @@ TEST(broken_images_are_refused)
     struct audit_set set = {0};
     struct audit_error err = {""};
     snprintf(scratch, sizeof(scratch), "%s/scratch", dir);
+    int fds = open_fds();
 
     const char *const stack[] = {layers[0]};
     struct iw_image ghost = {.user = "ghost:nonroot", .layers = stack, .n_layers = 1};
@@ -339,6 +354,7 @@ TEST(broken_images_are_refused)
     CHECK(audit_path(img_dir, &set, &err) == -1);
     CHECK(strstr(err.msg, "layer 2") != NULL);
     CHECK_EQ_U(set.n, 0);
+    CHECK_EQ_U(open_fds(), fds);
     audit_set_free(&set);
 }
 

@@ -123,7 +123,7 @@ static int index_tarball(struct image_source *src, struct audit_error *err)
     size_t cap = 0;
     bool sparse = false;
     int r;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         char name[PATH_MAX];
         if (path_clean(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", name,
                        sizeof(name)) != 0)
@@ -156,7 +156,7 @@ static int index_tarball(struct image_source *src, struct audit_error *err)
         src->kind = archive_filter_count(a) == 1 && !sparse ? SOURCE_TAR_INDEXED
                                                             : SOURCE_TAR_STREAMED;
         qsort(src->members, src->n_members, sizeof(*src->members), by_name);
-    } else if (r != ARCHIVE_OK) {
+    } else if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
         audit_fail(err, "%s: not a readable tar archive: %s", src->path, archive_error_string(a));
     }
     archive_read_free(a);
@@ -172,7 +172,7 @@ struct image_source *source_open(const char *path, struct audit_error *err)
         audit_fail(err, "out of memory");
         return NULL;
     }
-    src->fd = open(path, O_RDONLY | O_CLOEXEC);
+    src->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang us */
     if (src->fd < 0 || fstat(src->fd, &st) != 0) {
         audit_fail(err, "%s: %s", path, strerror(errno));
         source_close(src);
@@ -225,6 +225,15 @@ int source_has(struct image_source *src, const char *name)
     return find_member(src, name) != NULL;
 }
 
+static void reader_close(struct member_reader *r)
+{
+    if (r->own_fd && r->fd >= 0)
+        close(r->fd);
+    if (r->outer)
+        archive_read_free(r->outer);
+    free(r);
+}
+
 static struct member_reader *reader_open(struct image_source *src, const char *raw_name,
                                          struct audit_error *err)
 {
@@ -239,10 +248,15 @@ static struct member_reader *reader_open(struct image_source *src, const char *r
     r->fd = -1;
     if (src->kind == SOURCE_DIR) {
         struct stat st;
-        r->fd = openat(src->fd, name, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO planted in the layout must not hang the audit. */
+        r->fd = openat(src->fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         r->own_fd = true;
         if (r->fd < 0 || fstat(r->fd, &st) != 0) {
             audit_fail(err, "%s: %s", name, strerror(errno));
+            goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            audit_fail(err, "%s: not a regular file", name);
             goto fail;
         }
         r->end = st.st_size;
@@ -261,18 +275,15 @@ static struct member_reader *reader_open(struct image_source *src, const char *r
         goto fail;
     struct archive_entry *e;
     char clean[PATH_MAX];
-    while (archive_read_next_header(r->outer, &e) == ARCHIVE_OK)
+    int rc;
+    while ((rc = archive_read_next_header(r->outer, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)
         if (path_clean(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", clean,
                        sizeof(clean)) == 0 &&
             strcmp(clean, m->name) == 0)
             return r;
     audit_fail(err, "member '%s' vanished while reading (was the file replaced?)", m->name);
 fail:
-    if (r->own_fd && r->fd >= 0)
-        close(r->fd);
-    if (r->outer)
-        archive_read_free(r->outer);
-    free(r);
+    reader_close(r);
     return NULL;
 }
 
@@ -301,15 +312,6 @@ static ssize_t reader_read(struct member_reader *r)
     if (n > 0)
         r->pos += n;
     return n;
-}
-
-static void reader_close(struct member_reader *r)
-{
-    if (r->own_fd)
-        close(r->fd);
-    if (r->outer)
-        archive_read_free(r->outer);
-    free(r);
 }
 
 int source_read(struct image_source *src, const char *name, size_t max, char **buf,

@@ -151,6 +151,49 @@ TEST(oci_archive_read_in_place) { check_expected(oci_tar); }
 TEST(oci_archive_compressed_streamed) { check_expected(oci_tgz); }
 TEST(docker_archive_with_linked_repeat_layer) { check_expected(docker_tar); }
 
+/* Layers and archives written by GNU tar rather than libarchive: GNU format
+ * (base-256 numbers for IDs past 2097151), "./"-prefixed member names, and
+ * gids that differ from uids. */
+TEST(gnu_tar_layer_in_a_gnu_tar_docker_archive)
+{
+    char cmd[4 * PATH_MAX], archive[PATH_MAX];
+    snprintf(archive, sizeof(archive), "%s/gnu/docker-archive.tar", dir);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd '%s'; mkdir -p gnu/src/d gnu/stage/1; cd gnu; echo a > src/a; echo b > src/b;"
+             "tar -C src --format=gnu --owner=0 --group=0 -cf layer.tar d;"
+             "tar -C src --format=gnu --owner=1000650000 --group=1000650001 -rf layer.tar a;"
+             "tar -C src --format=gnu --owner=65532 --group=65533 -rf layer.tar b;"
+             "zstd -q --rm layer.tar -o stage/1/layer.tar;"
+             "echo '{\"config\":{\"User\":\"65532:65533\"}}' > stage/c.json;"
+             "echo '[{\"Config\":\"c.json\",\"Layers\":[\"1/layer.tar\"]}]' > stage/manifest.json;"
+             "tar -C stage -cf docker-archive.tar .",
+             dir);
+    if (system(cmd) != 0) {
+        SKIP(gnu_tar_layer_in_a_gnu_tar_docker_archive, "GNU tar or zstd missing");
+        return;
+    }
+    struct audit_set set = {0};
+    struct audit_error err = {""};
+    CHECK(audit_path(archive, &set, &err) == 0);
+    if (set.n != 1) {
+        fprintf(stderr, "  %s\n", err.msg);
+        CHECK(set.n == 1);
+        return;
+    }
+    const struct image_audit *a = &set.v[0];
+    CHECK(a->user.uid == 65532 && a->user.gid == 65533);
+    CHECK_EQ_U(a->uids.n, 3);
+    CHECK_EQ_U(owned(&a->uids, 0), 1);
+    CHECK_EQ_U(owned(&a->uids, BIG), 1);
+    CHECK_EQ_U(owned(&a->uids, 65532), 1);
+    CHECK_EQ_U(a->gids.n, 3);
+    CHECK_EQ_U(owned(&a->gids, BIG + 1), 1);
+    CHECK_EQ_U(owned(&a->gids, 65533), 1);
+    const struct id_count *big = census_find(&a->uids, BIG);
+    CHECK(big && strcmp(big->example, "/a") == 0);
+    audit_set_free(&set);
+}
+
 /* Points index.json of a copy of the layout at a multi-platform image index
  * whose entries are given (each "PLATFORM_JSON|DIGEST"), the manifest digest
  * standing for "@". Returns the copy's path, or NULL. */
@@ -370,6 +413,7 @@ int main(void)
     RUN(oci_archive_compressed_streamed);
     RUN(docker_archive_with_linked_repeat_layer);
     RUN(oci_index_skips_attestations_and_prefers_this_machine);
+    RUN(gnu_tar_layer_in_a_gnu_tar_docker_archive);
     RUN(cli_json_small_pool_is_not_covered);
     RUN(cli_json_pool_from_map_files_is_covered);
     RUN(cli_text_names_the_gaps);

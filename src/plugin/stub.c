@@ -210,6 +210,10 @@ enum nri_stub_result nri_stub_serve(int fd, const struct nri_stub_options *optio
     l.register_deadline = now + opt.registration_timeout_ms;
     l.write_deadline = now + opt.write_timeout_ms;
     result = run_loop(&l);
+    /* The runtime hangs up on a plugin whose configuration failed: that
+     * refusal, not the hang-up, is why this connection ended. */
+    if (result == NRI_STUB_RUNTIME_GONE && nri_session_config_rejected(l.session))
+        result = NRI_STUB_CONFIG_REJECTED;
 out:
     nri_session_free(l.session);
     close(fd);

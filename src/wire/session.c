@@ -157,17 +157,19 @@ static int serve_configure(struct nri_session *s, uint32_t stream, ProtobufCMess
     bool from_runtime = req->config && *req->config;
     const char *config = from_runtime ? req->config : str_or(s->cfg.fallback_config, "");
 
-    log_info("configured by %s %s (NRI %s); configuration from %s (%zu bytes)",
-             str_or(req->runtime_name, "unknown runtime"),
-             str_or(req->runtime_version, "?"), str_or(req->nri_version, "?"),
-             from_runtime ? "the runtime" : *config ? "--config file" : "nowhere",
+    log_info("Configure: runtime %s %s (NRI %s); configuration: %s (%zu bytes)",
+             str_or(req->runtime_name, "unknown"), str_or(req->runtime_version, "?"),
+             str_or(req->nri_version, "?"),
+             from_runtime ? "the runtime's" : *config ? "--config file" : "none, defaults",
              strlen(config));
     if (h->configure) {
         struct nri_error err = {{0}};
         if (h->configure(h->ctx, config, str_or(req->runtime_name, ""),
                          str_or(req->runtime_version, ""), &err) != 0) {
             s->config_rejected = true;
-            log_error("configuration rejected: %s", str_or(err.msg, "(no reason given)"));
+            log_error("configuration rejected: %s; fix /etc/nri/conf.d/%s-%s.conf "
+                      "(or the --config file) and restart the plugin",
+                      str_or(err.msg, "no reason given"), s->cfg.idx, s->cfg.name);
             return reply(s, stream, TTRPC_INVALID_ARGUMENT,
                          str_or(err.msg, "uid-mapper: configuration rejected"), NULL);
         }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "effects/fsutil.h"
@@ -85,6 +86,23 @@ find_namespace(const nri_container *ctr, const char *type)
     return NULL;
 }
 
+/* Does the container share this namespace with the node? containerd leaves
+ * the entry out (hostPID) or, for hostNetwork, gives the sandbox's namespace
+ * path, which is then the node's own: compare it with the plugin's, which
+ * runs in the node's namespaces. */
+static bool uses_node_namespace(const nri_container *ctr, const char *type,
+                                const char *proc_name)
+{
+    const Nri__Pkg__Api__V1alpha1__LinuxNamespace *ns = find_namespace(ctr, type);
+    if (!ns)
+        return true;
+    char own[64];
+    snprintf(own, sizeof(own), "/proc/self/ns/%s", proc_name);
+    struct stat theirs, ours;
+    return *ns->path && stat(ns->path, &theirs) == 0 && stat(own, &ours) == 0 &&
+           theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
 bool mapper_skip_reason(const struct mapper_config *cfg, const nri_pod *pod,
                         const nri_container *ctr, char *reason, size_t len)
 {
@@ -101,12 +119,12 @@ bool mapper_skip_reason(const struct mapper_config *cfg, const nri_pod *pod,
         snprintf(reason, len, "namespace %s is in skip_namespaces", pod->namespace_);
     else if (find_namespace(ctr, "user"))
         snprintf(reason, len, "it already has a user namespace (hostUsers: false)");
-    else if (!find_namespace(ctr, "network"))
-        snprintf(reason, len, "it uses the host network (hostNetwork: true)");
-    else if (!find_namespace(ctr, "pid"))
-        snprintf(reason, len, "it uses the host PID namespace (hostPID: true)");
-    else if (!find_namespace(ctr, "ipc"))
-        snprintf(reason, len, "it uses the host IPC namespace (hostIPC: true)");
+    else if (uses_node_namespace(ctr, "network", "net"))
+        snprintf(reason, len, "it uses the node's network namespace (hostNetwork: true)");
+    else if (uses_node_namespace(ctr, "pid", "pid"))
+        snprintf(reason, len, "it uses the node's PID namespace (hostPID: true)");
+    else if (uses_node_namespace(ctr, "ipc", "ipc"))
+        snprintf(reason, len, "it uses the node's IPC namespace (hostIPC: true)");
     else if (*find_namespace(ctr, "pid")->path)
         snprintf(reason, len, "it joins the pod's PID namespace (shareProcessNamespace: "
                               "true), which belongs to the node's user namespace, so "
@@ -222,11 +240,30 @@ static void release_if_unused(struct mapper *m, const char *userns)
         log_info("released pinned user namespace %s (no containers left)", userns);
 }
 
+/* A pod's sysfs and mqueue are released as soon as no recorded container
+ * of the pod uses them (a later container mounts them again): StopPodSandbox
+ * is not always delivered, e.g. for a pod stopped while the plugin was
+ * down, and a sysfs mount keeps the pod's network namespace alive. */
+static void release_pod_if_unused(struct mapper *m, const char *pod_id)
+{
+    if (registry_pod_users(&m->reg, pod_id) > 0)
+        return;
+    char why[512];
+    if (podmounts_release(m->cfg.state_dir, pod_id, why, sizeof(why)) < 0)
+        log_warn("cannot release the sysfs/mqueue mounts of pod %.12s: %s", pod_id, why);
+}
+
 static void forget_container(struct mapper *m, const char *id)
 {
-    char userns[USERNS_NAME_MAX];
-    if (registry_remove(&m->reg, id, userns))
-        release_if_unused(m, userns);
+    const struct registry_entry *e = registry_find(&m->reg, id);
+    if (!e)
+        return;
+    char userns[USERNS_NAME_MAX], *pod_id = strdup(e->pod_id);
+    registry_remove(&m->reg, id, userns);
+    release_if_unused(m, userns);
+    if (pod_id)
+        release_pod_if_unused(m, pod_id);
+    free(pod_id);
 }
 
 /* The name of our pinned namespace a container joins, or NULL. */
@@ -273,16 +310,9 @@ static int release_unused_userns(const char *name, void *arg)
     return 0;
 }
 
-static int release_gone_pod(const char *pod_id, void *arg)
+static int release_unused_pod(const char *pod_id, void *arg)
 {
-    struct sync_view *v = arg;
-    char why[512];
-    if (sync_pod(v, pod_id))
-        return 0;
-    if (podmounts_release(v->m->cfg.state_dir, pod_id, why, sizeof(why)) < 0)
-        log_warn("cannot release mounts of gone pod %s: %s", pod_id, why);
-    else
-        log_info("released sysfs/mqueue mounts of gone pod %.12s", pod_id);
+    release_pod_if_unused(((struct sync_view *)arg)->m, pod_id);
     return 0;
 }
 
@@ -325,7 +355,7 @@ static int on_synchronize(void *ctx, nri_pod *const *pods, size_t npods,
     }
 
     userns_foreach(m->cfg.state_dir, release_unused_userns, &v);
-    podmounts_foreach(m->cfg.state_dir, release_gone_pod, &v);
+    podmounts_foreach(m->cfg.state_dir, release_unused_pod, &v);
     log_info("synchronized: %zu pods, %zu containers, %zu of them in pinned user "
              "namespaces (%zu adopted)", npods, nctrs, m->reg.n, adopted);
     return 0;
@@ -446,6 +476,7 @@ static int place(struct mapper *m, const nri_pod *pod, const nri_container *ctr,
 
 undo:
     release_if_unused(m, pl->userns);
+    release_pod_if_unused(m, pod->id);
     return -1;
 }
 

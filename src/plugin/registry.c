@@ -53,6 +53,14 @@ size_t registry_users(const struct registry *r, const char *userns)
     return n;
 }
 
+size_t registry_pod_users(const struct registry *r, const char *pod_id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += strcmp(r->v[i].pod_id, pod_id) == 0;
+    return n;
+}
+
 /* Names from the runtime go into a line-based file: a control character
  * would break the line structure, so it is shown as '?'. */
 static char *printable_copy(const char *s)

@@ -46,4 +46,6 @@ int registry_add(struct registry *r, const char *id, const char *userns,
 bool registry_remove(struct registry *r, const char *id, char userns[USERNS_NAME_MAX]);
 
 const struct registry_entry *registry_find(const struct registry *r, const char *id);
+/* How many recorded containers use this namespace / belong to this pod. */
 size_t registry_users(const struct registry *r, const char *userns);
+size_t registry_pod_users(const struct registry *r, const char *pod_id);

@@ -48,13 +48,13 @@ func stateDir(t *testing.T) string {
 	return dir
 }
 
-// podNamespaces parks a child in new network and IPC namespaces, standing
-// in for a pod's pause process; it is killed at cleanup.
+// podNamespaces parks a child in new network, IPC and PID namespaces,
+// standing in for a pod's pause process; it is killed at cleanup.
 func podNamespaces(t *testing.T) int {
 	t.Helper()
 	cmd := exec.Command("/bin/sleep", "infinity")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC,
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
@@ -394,9 +394,18 @@ func TestMapperSkips(t *testing.T) {
 		podAnno   map[string]string
 		logReason string
 	}{
-		{"host-network", "default", []ContainerOption{HostNamespace("network")}, nil, "host network"},
-		{"host-pid", "default", []ContainerOption{HostNamespace("pid")}, nil, "host PID"},
-		{"host-ipc", "default", []ContainerOption{HostNamespace("ipc")}, nil, "host IPC"},
+		{"host-network", "default", []ContainerOption{HostNamespace("network")}, nil, "hostNetwork"},
+		{"host-network-by-path", "default", []ContainerOption{func(c *api.Container, _ *api.PodSandbox) {
+			for _, n := range c.Linux.Namespaces {
+				if n.Type == "network" {
+					// containerd 2.3 gives a hostNetwork container the
+					// sandbox's netns path, which is the node's.
+					n.Path = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+				}
+			}
+		}}, nil, "hostNetwork"},
+		{"host-pid", "default", []ContainerOption{HostNamespace("pid")}, nil, "hostPID"},
+		{"host-ipc", "default", []ContainerOption{HostNamespace("ipc")}, nil, "hostIPC"},
 		{"shared-pid", "default", []ContainerOption{SharedPID()}, nil, "shareProcessNamespace"},
 		{"host-users-false", "default", []ContainerOption{func(c *api.Container, _ *api.PodSandbox) {
 			c.Linux.Namespaces = append(c.Linux.Namespaces, &api.LinuxNamespace{Type: "user"})

@@ -80,29 +80,36 @@ TEST(skip_rules)
     char err[256], why[512];
     CHECK(config_parse("skip_namespaces: [kube-system]\n", &cfg, err, sizeof(err)) == 0);
     struct fake f;
-    fake_init(&f, "p", "c", "/var/run/netns/cni-1", "/proc/9/ns/ipc", 0, 0);
+    fake_init(&f, "p", "c", "/var/run/netns/cni-1", "/proc/4194399/ns/ipc", 0, 0);
     CHECK(!mapper_skip_reason(&cfg, &f.pod, &f.ctr, why, sizeof(why)));
 
+    /* Each case changes one thing of a mappable container. PID 4194399 is
+     * above the kernel's pid_max, so its paths stand for a pod's namespaces
+     * without existing on the test machine. */
     const struct {
-        const char *drop, *ann_key, *ann_value, *pod_ns, *pid_path, *add_user;
+        const char *drop, *ann_key, *ann_value, *pod_ns, *pid_path, *net_path, *ipc_path;
+        bool add_user;
         const char *says; /* NULL: not skipped */
     } cases[] = {
-        {"network", 0, 0, 0, 0, 0, "host network"},
-        {"pid", 0, 0, 0, 0, 0, "host PID"},
-        {"ipc", 0, 0, 0, 0, 0, "host IPC"},
-        {0, 0, 0, 0, "/proc/42/ns/pid", 0, "shareProcessNamespace"},
-        {0, 0, 0, 0, 0, "user", "already has a user namespace (hostUsers: false)"},
-        {0, "uid-mapper.nri.io/disable", "true", 0, 0, 0,
-         "pod annotation uid-mapper.nri.io/disable is \"true\""},
-        {0, "uid-mapper.nri.io/disable", "false", 0, 0, 0, NULL},
-        {0, "uid-mapper.nri.io/disable.container.app", "true", 0, 0, 0,
-         "uid-mapper.nri.io/disable.container.app"},
-        {0, "uid-mapper.nri.io/disable.container.sidecar", "true", 0, 0, 0, NULL},
-        {0, 0, 0, "kube-system", 0, 0, "namespace kube-system is in skip_namespaces"},
-        {0, 0, 0, "kube-public", 0, 0, NULL},
+        {.drop = "network", .says = "node's network namespace (hostNetwork"},
+        {.net_path = "/proc/self/ns/net", .says = "node's network namespace (hostNetwork"},
+        {.drop = "pid", .says = "node's PID namespace"},
+        {.pid_path = "/proc/self/ns/pid", .says = "node's PID namespace"},
+        {.drop = "ipc", .says = "node's IPC namespace"},
+        {.ipc_path = "/proc/self/ns/ipc", .says = "node's IPC namespace"},
+        {.pid_path = "/proc/4194399/ns/pid", .says = "shareProcessNamespace"},
+        {.add_user = true, .says = "already has a user namespace (hostUsers: false)"},
+        {.ann_key = "uid-mapper.nri.io/disable", .ann_value = "true",
+         .says = "pod annotation uid-mapper.nri.io/disable is \"true\""},
+        {.ann_key = "uid-mapper.nri.io/disable", .ann_value = "false"},
+        {.ann_key = "uid-mapper.nri.io/disable.container.app", .ann_value = "true",
+         .says = "uid-mapper.nri.io/disable.container.app"},
+        {.ann_key = "uid-mapper.nri.io/disable.container.sidecar", .ann_value = "true"},
+        {.pod_ns = "kube-system", .says = "namespace kube-system is in skip_namespaces"},
+        {.pod_ns = "kube-public"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        fake_init(&f, "p", "c", "/var/run/netns/cni-1", "/proc/9/ns/ipc", 0, 0);
+        fake_init(&f, "p", "c", "/var/run/netns/cni-1", "/proc/4194399/ns/ipc", 0, 0);
         if (cases[i].drop)
             drop_namespace(&f, cases[i].drop);
         if (cases[i].ann_key)
@@ -111,6 +118,10 @@ TEST(skip_rules)
             f.pod.namespace_ = (char *)cases[i].pod_ns;
         if (cases[i].pid_path)
             f.ns[0].path = (char *)cases[i].pid_path;
+        if (cases[i].ipc_path)
+            f.ns[1].path = (char *)cases[i].ipc_path;
+        if (cases[i].net_path)
+            f.ns[4].path = (char *)cases[i].net_path;
         if (cases[i].add_user)
             f.ns[5].type = "user";
         why[0] = '\0';
@@ -265,12 +276,21 @@ TEST(adjustment_sharing_and_release)
     p.h.remove_container(p.h.ctx, &b.pod, &b.ctr);
     CHECK(access(path_a, F_OK) != 0);
     CHECK_EQ_U(count_entries("userns"), 1);
+    CHECK_EQ_U(count_entries("pods"), 1);
     p.h.remove_container(p.h.ctx, &c.pod, &c.ctr);
     CHECK_EQ_U(count_entries("userns"), 0);
     CHECK_EQ_U(count_entries("containers"), 0);
+    /* The pod's mounts go with its last mapped container... */
+    CHECK_EQ_U(count_entries("pods"), 0);
+    /* ...come back for a new one, and go with the pod. */
+    nri_adjustment *adj_d;
+    CHECK(create(&p, &a, &adj_d) == 0);
     CHECK_EQ_U(count_entries("pods"), 1);
     p.h.remove_pod(p.h.ctx, &a.pod);
     CHECK_EQ_U(count_entries("pods"), 0);
+    p.h.remove_container(p.h.ctx, &a.pod, &a.ctr);
+    CHECK_EQ_U(count_entries("userns"), 0);
+    free_adjustment(adj_d);
 
     free_adjustment(adj_a);
     free_adjustment(adj_b);
@@ -336,6 +356,7 @@ TEST(on_error_fail_and_skip)
     CHECK(strstr(p.err.msg, "set on_error: skip") != NULL);
     CHECK(adj->n_mounts == 0 && adj->linux == NULL);
     CHECK_EQ_U(count_entries("userns"), 0); /* nothing half-made left */
+    CHECK_EQ_U(count_entries("pods"), 0);   /* nor the sysfs it had mounted */
     free_adjustment(adj);
     plugin_stop(&p);
 

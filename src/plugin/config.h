@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "policy/idmap.h"
 
+/* One plugin instance per state directory: users are counted in memory. */
 #define CONFIG_DEFAULT_STATE_DIR "/run/uid-mapper"
 /* Leaves room under PATH_MAX for STATE/pods/<pod-id>/mqueue and friends. */
 #define CONFIG_STATE_DIR_MAX 256

@@ -1,9 +1,9 @@
 #include "audit/audit.h"
 
-#include <archive.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/image_file.h"
 #include "audit/json.h"
 #include "audit/layer.h"
 #include "audit/manifest.h"
@@ -47,10 +47,18 @@ static int apply_layers(struct image_source *src, const struct image_desc *desc,
     return 0;
 }
 
-static const char *db_content(struct tree *t, const char *path)
+/* Resolves the config's User through the image's own user databases. */
+static int resolve_user(struct image_source *src, const struct image_desc *desc,
+                        struct tree *t, struct image_audit *out, struct audit_error *err)
 {
-    const struct node *n = tree_find(t, path);
-    return n && n->kind == NODE_FILE ? n->content : NULL;
+    char *passwd = NULL, *group = NULL;
+    int rc = image_file(src, desc, t, "etc/passwd", &passwd, err) == 0 &&
+                     image_file(src, desc, t, "etc/group", &group, err) == 0
+                 ? userdb_resolve(out->user_spec, passwd, group, &out->user, err)
+                 : -1;
+    free(passwd);
+    free(group);
+    return rc;
 }
 
 static int audit_image(struct image_source *src, const struct image_desc *desc,
@@ -65,9 +73,7 @@ static int audit_image(struct image_source *src, const struct image_desc *desc,
     if (!(out->ref = strdup(desc->ref)))
         audit_fail(err, "out of memory");
     else if ((out->user_spec = config_user(src, desc, err)) &&
-             apply_layers(src, desc, t, err) == 0 &&
-             userdb_resolve(out->user_spec, db_content(t, "etc/passwd"),
-                            db_content(t, "etc/group"), &out->user, err) == 0) {
+             apply_layers(src, desc, t, err) == 0 && resolve_user(src, desc, t, out, err) == 0) {
         rc = census_take(t, &out->uids, &out->gids);
         if (rc != 0)
             audit_fail(err, "out of memory");

@@ -20,38 +20,43 @@ static bool is_user_db(const char *path)
     return strcmp(path, "etc/passwd") == 0 || strcmp(path, "etc/group") == 0;
 }
 
-static int read_content(struct archive *a, struct node *n, const char *path,
-                        struct audit_error *err)
+int layer_read_data(struct archive *a, const char *path, char **out, size_t *len,
+                    struct audit_error *err)
 {
-    size_t cap = 4096, used = 0;
-    char *buf = malloc(cap);
-    la_ssize_t got = 0;
-    while (buf) {
-        if (used + 1 == cap) {
-            char *grown = cap < LAYER_MAX_DB_BYTES ? realloc(buf, cap * 2) : NULL;
+    size_t cap = 0, used = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (used + 1 >= cap) {
+            if (cap >= LAYER_MAX_DB_BYTES) {
+                audit_fail(err, "/%s is larger than %u bytes; no real user database is",
+                           path, LAYER_MAX_DB_BYTES);
+                goto fail;
+            }
+            size_t grown_cap = cap ? cap * 2 : 4096;
+            char *grown = realloc(buf, grown_cap);
             if (!grown) {
-                free(buf);
-                audit_fail(err, "/%s is larger than %u bytes or memory ran out", path,
-                           LAYER_MAX_DB_BYTES);
-                return -1;
+                audit_fail(err, "out of memory reading /%s", path);
+                goto fail;
             }
             buf = grown;
-            cap *= 2;
+            cap = grown_cap;
         }
-        got = archive_read_data(a, buf + used, cap - 1 - used);
-        if (got <= 0)
+        la_ssize_t got = archive_read_data(a, buf + used, cap - 1 - used);
+        if (got < 0) {
+            audit_fail(err, "reading /%s: %s", path, archive_error_string(a));
+            goto fail;
+        }
+        if (got == 0)
             break;
         used += (size_t)got;
     }
-    if (!buf || got < 0) {
-        free(buf);
-        audit_fail(err, "reading /%s: %s", path, buf ? archive_error_string(a) : "out of memory");
-        return -1;
-    }
     buf[used] = '\0';
-    n->content = buf;
-    n->content_len = used;
+    *out = buf;
+    *len = used;
     return 0;
+fail:
+    free(buf);
+    return -1;
 }
 
 /* Handles a whiteout entry; dir is the clean directory part, base the name. */
@@ -102,11 +107,13 @@ static int apply_entry(struct tree *t, struct archive *a, struct archive_entry *
     uint32_t uid, gid;
     if (owner(e, path, &uid, &gid, err) != 0)
         return -1;
-    const struct node *target = NULL;
+    /* A hard link is its target's inode, so it has the target's owner. */
     const char *link = archive_entry_hardlink(e);
     char link_path[PATH_MAX];
-    if (link && path_clean(link, link_path, sizeof(link_path)) == 0 &&
-        (target = tree_find(t, link_path)) && target->kind == NODE_FILE) {
+    const struct node *target = link && path_clean(link, link_path, sizeof(link_path)) == 0
+                                    ? tree_find(t, link_path)
+                                    : NULL;
+    if (target && target->kind == NODE_FILE) {
         uid = target->uid;
         gid = target->gid;
     }
@@ -116,19 +123,10 @@ static int apply_entry(struct tree *t, struct archive *a, struct archive_entry *
         audit_fail(err, "out of memory");
         return -1;
     }
-    if (!is_user_db(path))
-        return 0;
-    if (target && target->content) {
-        n->content = malloc(target->content_len + 1);
-        if (!n->content) {
-            audit_fail(err, "out of memory");
-            return -1;
-        }
-        memcpy(n->content, target->content, target->content_len + 1);
-        n->content_len = target->content_len;
-        return 0;
-    }
-    return !link && archive_entry_filetype(e) == AE_IFREG ? read_content(a, n, path, err) : 0;
+    /* Links to the user databases are followed later (image_file). */
+    if (is_user_db(path) && !link && archive_entry_filetype(e) == AE_IFREG)
+        return layer_read_data(a, path, &n->content, &n->content_len, err);
+    return 0;
 }
 
 int layer_apply(struct tree *t, struct archive *a, uint32_t layer, struct audit_error *err)

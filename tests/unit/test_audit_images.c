@@ -194,6 +194,45 @@ TEST(gnu_tar_layer_in_a_gnu_tar_docker_archive)
     audit_set_free(&set);
 }
 
+/* Hard links carry their target's owner and content: a hard-linked
+ * /etc/passwd still resolves the user, and a link that replaces its own
+ * target's parent keeps the owner it had. A symlinked /etc/group is
+ * followed to the file it names. */
+TEST(links_are_their_targets)
+{
+    static const struct iw_entry entries[] = {
+        {'f', "etc/passwd.real", 0, 0, "app:x:1234:4321::/:/bin/sh\n"},
+        {'h', "etc/passwd", 99, 99, "etc/passwd.real"},
+        {'f', "usr/lib/group", 0, 0, "grp:x:4321:\nextra:x:555:app\n"},
+        {'l', "etc/group", 0, 0, "../usr/lib/group"},
+        {'f', "x/y", 7, 7, "y"},
+        {'h', "x", 99, 99, "x/y"},
+    };
+    char layer[PATH_MAX], image[PATH_MAX], scratch[PATH_MAX];
+    snprintf(layer, sizeof(layer), "%s/links.tar", dir);
+    snprintf(image, sizeof(image), "%s/links", dir);
+    snprintf(scratch, sizeof(scratch), "%s/scratch", dir);
+    const char *const stack[] = {layer};
+    struct iw_image img = {.user = "app", .layers = stack, .n_layers = 1};
+    CHECK(iw_layer(layer, entries, sizeof(entries) / sizeof(entries[0]), IW_PLAIN) == 0);
+    CHECK(iw_oci_layout(image, &img, scratch) == 0);
+    struct audit_set set = {0};
+    struct audit_error err = {""};
+    CHECK(audit_path(image, &set, &err) == 0);
+    if (set.n != 1) {
+        fprintf(stderr, "  %s\n", err.msg);
+        CHECK(set.n == 1);
+        return;
+    }
+    CHECK(set.v[0].user.uid == 1234 && set.v[0].user.gid == 4321);
+    CHECK(set.v[0].user.n_groups == 1 && set.v[0].user.groups[0] == 555);
+    CHECK_EQ_U(set.v[0].uids.n, 2);
+    CHECK_EQ_U(owned(&set.v[0].uids, 0), 4);
+    CHECK_EQ_U(owned(&set.v[0].uids, 7), 1);
+    CHECK_EQ_U(owned(&set.v[0].uids, 99), 0);
+    audit_set_free(&set);
+}
+
 /* Points index.json of a copy of the layout at a multi-platform image index
  * whose entries are given (each "PLATFORM_JSON|DIGEST"), the manifest digest
  * standing for "@". Returns the copy's path, or NULL. */
@@ -414,6 +453,7 @@ int main(void)
     RUN(docker_archive_with_linked_repeat_layer);
     RUN(oci_index_skips_attestations_and_prefers_this_machine);
     RUN(gnu_tar_layer_in_a_gnu_tar_docker_archive);
+    RUN(links_are_their_targets);
     RUN(cli_json_small_pool_is_not_covered);
     RUN(cli_json_pool_from_map_files_is_covered);
     RUN(cli_text_names_the_gaps);

@@ -69,6 +69,12 @@ s_image_user_65532() {
     expect_mapped "$cid"
     expect_eq "id inside" "$(in_ctr "$cid" id)" "uid=65532(nonroot) gid=65532(nonroot) groups=65532(nonroot)"
     expect_plan_maps "$cid"
+    # The per-pod sysfs shows the pod's network devices, not the node's.
+    expect_eq "/sys/class/net inside" "$(in_ctr "$cid" ls /sys/class/net | tr '\n' ' ')" "eth0 lo "
+    # shellcheck disable=SC2016 # the awk program runs inside the container
+    expect_eq "filesystems at /sys and /dev/mqueue inside" \
+        "$(in_ctr "$cid" awk '$2 == "/sys" || $2 == "/dev/mqueue" { printf "%s %s %s;", $2, $3, substr($4, 1, 2) }' /proc/self/mounts)" \
+        "/sys sysfs ro;/dev/mqueue mqueue rw;"
 }
 
 s_run_as_user_1000_with_groups() {
@@ -246,7 +252,8 @@ restart_containerd() {
 # starts a pre-started one again only when it restarts itself).
 kill_and_restart_plugin() {
     local pid pod out
-    pid=$(node_plugin_pid) || { log "no plugin process found"; return 1; }
+    pid=$(node_plugin_pid)
+    [ -n "$pid" ] || { log "no plugin process found"; return 1; }
     NODE_LOG_MARK=$(wc -l <"$NODE/logs/containerd.log")
     kill -KILL "$pid"
     wait_for 10 node_pid_gone "$pid" || return 1

@@ -198,7 +198,13 @@ node_pid_gone() {
     [ -z "$state" ] || [ "$state" = Z ]
 }
 # The plugin process, pre-started (containerd's child) or external.
-node_plugin_pid() { pgrep -f "^$NODE/uid-mapper( |\$)"; }
+node_plugin_pid() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -1)" = "$NODE/uid-mapper" ] && echo "${p#/proc/}"
+    done
+    return 0
+}
 node_running() { [ -f "$NODE/$1.pid" ] && kill -0 "$(cat "$NODE/$1.pid")" 2>/dev/null; }
 
 # Remember a pod's shim socket (outside the node dir, in /run/containerd/s)

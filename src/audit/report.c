@@ -117,7 +117,9 @@ static bool image_gaps(const struct image_audit *a, enum id_kind kind,
             fprintf(out, " owns %" PRIu64 " %s (e.g. %s)", owned->entries,
                     owned->entries == 1 ? "entry" : "entries", owned->example);
         if (user)
-            fprintf(out, "%s the image runs as it", owned ? "; and" : "");
+            fprintf(out, "%s%s", owned ? ";" : "",
+                    kind == ID_UID ? " the image runs as this uid"
+                                   : " the image's user has this gid");
         fputc('\n', out);
     }
     return any;

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs the NRI conformance suite: the real containerd/nri runtime side
 # (pkg/adaptation, the version containerd vendors) drives the plugin binary.
-#   tests/conformance/run.sh [PLUGIN_BINARY]    default: build/uid-mapper
-# Go modules come from the module proxy into the usual module cache; the
-# first run downloads them, later runs are offline.
+#   tests/conformance/run.sh [PLUGIN_BINARY]
+# The default binary is $BUILD/uid-mapper (BUILD as in the Makefile, default
+# build/). Go modules come from the module proxy into the module cache; only
+# the first run downloads them. go.sum pins them: go.mod is never rewritten.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${1:-$here/../../build/uid-mapper}
+repo=$(cd "$here/../.." && pwd)
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$repo/$build ;; esac
+bin=${1:-$build/uid-mapper}
 if [ ! -x "$bin" ]; then
     echo "conformance: plugin binary $bin not found; run 'make' first" >&2
     exit 2
@@ -14,9 +18,8 @@ fi
 export UID_MAPPER_BIN
 UID_MAPPER_BIN=$(realpath "$bin")
 export PATH=/usr/local/go/bin:$PATH
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 if ! command -v go >/dev/null; then
-    echo "conformance: Go not found in /usr/local/go/bin or PATH" >&2
+    echo "conformance: Go not found in /usr/local/go/bin or PATH; install Go 1.24 or later" >&2
     exit 2
 fi
 cd "$here"

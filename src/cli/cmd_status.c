@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "effects/userns.h"
@@ -29,8 +30,8 @@ static void usage(FILE *out)
             "gid maps and the containers using each. Reads only the state directory.\n\n"
             "  --state-dir DIR  the plugin's state_dir\n"
             "  --json           one JSON object (shape documented in cmd_status.c)\n\n"
-            "Exit codes: 0 listed (possibly nothing), 1 the state directory cannot be\n"
-            "read, 2 bad usage.\n",
+            "Exit codes: 0 listed (possibly nothing), 1 the state directory is missing\n"
+            "or cannot be read, 2 bad usage.\n",
             CONFIG_DEFAULT_STATE_DIR);
 }
 
@@ -169,6 +170,16 @@ int cmd_status(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    struct stat st;
+    const char *missing = stat(state_dir, &st) < 0 ? strerror(errno)
+                          : !S_ISDIR(st.st_mode) ? strerror(ENOTDIR)
+                                                 : NULL;
+    if (missing) {
+        fprintf(stderr, "uid-mapper status: %s: %s; the plugin creates its state_dir when "
+                        "configured: pass the state_dir of its configuration\n",
+                state_dir, missing);
+        return EXIT_FAIL;
+    }
     struct registry reg;
     struct names names = {0};
     char why[512];

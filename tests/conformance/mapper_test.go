@@ -634,3 +634,39 @@ func TestMapperStatus(t *testing.T) {
 		t.Fatalf("status after teardown: %s", out)
 	}
 }
+
+// A plugin that died mid-creation leaves a namespace file without its map
+// record (empty, or already bind-mounted); the next start removes both.
+func TestMapperRecoversHalfMade(t *testing.T) {
+	state := stateDir(t)
+	dir := filepath.Join(state, "userns")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	empty, mounted := filepath.Join(dir, "0123456789abcdef"), filepath.Join(dir, "fedcba9876543210")
+	holder := exec.Command("/bin/sleep", "infinity")
+	holder.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, Pdeathsig: syscall.SIGKILL}
+	if err := holder.Start(); err != nil {
+		t.Skipf("cannot create a user namespace: %v", err)
+	}
+	defer holder.Wait()
+	defer holder.Process.Kill()
+	for _, f := range []string{empty, mounted} {
+		if err := os.WriteFile(f, nil, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mount(fmt.Sprintf("/proc/%d/ns/user", holder.Process.Pid), mounted, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatalf("bind-mounting a user namespace: %v", err)
+	}
+
+	rt := NewRuntime(t)
+	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
+	rt.Start()
+	if got := pinned(t, state); len(got) != 0 {
+		t.Fatalf("half-made namespaces %v survived the plugin's start", got)
+	}
+	if info, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(info), mounted) {
+		t.Fatalf("%s is still mounted", mounted)
+	}
+}

@@ -207,9 +207,31 @@ static int set_ref(struct image_desc *desc, const char *arg, const char *name, s
     return (desc->ref = dup_or_fail(buf, err)) ? 0 : -1;
 }
 
+/* One image per entry of the top-level list (index.json manifests, or the
+ * manifest.json array). */
+static int add_images(struct image_source *src, const struct json *list, bool oci,
+                      const char *arg, struct image_list *out, struct audit_error *err)
+{
+    bool several = list->child->next != NULL;
+    size_t i = 0;
+    for (const struct json *d = list->child; d; d = d->next, i++) {
+        struct image_desc *desc = add_image(out, err);
+        if (!desc)
+            return -1;
+        if ((oci ? oci_image(src, d, desc, 0, err) : docker_image(d, desc, err)) != 0) {
+            audit_wrap(err, "%s", arg);
+            return -1;
+        }
+        if (set_ref(desc, arg, oci ? oci_name(d) : docker_name(d), i, several, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int manifest_discover(struct image_source *src, const char *arg, struct image_list *out,
                       struct audit_error *err)
 {
+    *out = (struct image_list){0};
     bool oci = source_has(src, "index.json");
     if (!oci && !source_has(src, "manifest.json")) {
         audit_fail(err, "%s: neither index.json (OCI layout) nor manifest.json (docker-archive) "
@@ -223,24 +245,11 @@ int manifest_discover(struct image_source *src, const char *arg, struct image_li
         return -1;
     }
     const struct json *list = oci ? json_get(top, "manifests") : top;
-    *out = (struct image_list){0};
-    int rc = 0;
-    if (!list || list->type != JSON_ARRAY || !list->child) {
+    int rc = -1;
+    if (!list || list->type != JSON_ARRAY || !list->child)
         audit_fail(err, "%s: %s lists no image", arg, top_name);
-        rc = -1;
-    }
-    bool several = rc == 0 && list->child->next;
-    size_t i = 0;
-    for (const struct json *d = rc == 0 ? list->child : NULL; d && rc == 0; d = d->next, i++) {
-        struct image_desc *desc = add_image(out, err);
-        rc = desc ? 0 : -1;
-        if (rc == 0)
-            rc = oci ? oci_image(src, d, desc, 0, err) : docker_image(d, desc, err);
-        if (rc == 0)
-            rc = set_ref(desc, arg, oci ? oci_name(d) : docker_name(d), i, several, err);
-        else
-            audit_wrap(err, "%s", arg);
-    }
+    else
+        rc = add_images(src, list, oci, arg, out, err);
     json_free(top);
     if (rc != 0)
         image_list_free(out);

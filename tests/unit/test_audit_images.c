@@ -233,6 +233,42 @@ TEST(links_are_their_targets)
     audit_set_free(&set);
 }
 
+/* docker save of several images: one result each, named by its first tag,
+ * or by its position when untagged. */
+TEST(several_images_in_one_archive)
+{
+    char cmd[4 * PATH_MAX], archive[PATH_MAX];
+    snprintf(archive, sizeof(archive), "%s/several/docker-archive.tar", dir);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; mkdir -p '%s/several/stage'; cd '%s/several';"
+             "cp '%s' stage/layer.tar.gz;"
+             "echo '{\"config\":{\"User\":\"nonroot\"}}' > stage/a.json;"
+             "echo '{\"config\":{}}' > stage/b.json;"
+             "echo '[{\"Config\":\"a.json\",\"RepoTags\":[\"reg/a:1\",\"reg/a:latest\"],"
+             "\"Layers\":[\"layer.tar.gz\"]},"
+             "{\"Config\":\"b.json\",\"RepoTags\":null,\"Layers\":[\"./layer.tar.gz\"]}]'"
+             " > stage/manifest.json;"
+             "tar -C stage -cf docker-archive.tar .",
+             dir, dir, layers[0]);
+    CHECK(system(cmd) == 0);
+    struct audit_set set = {0};
+    struct audit_error err = {""};
+    CHECK(audit_path(archive, &set, &err) == 0);
+    CHECK_EQ_U(set.n, 2);
+    if (set.n == 2) {
+        char want[PATH_MAX + 16];
+        snprintf(want, sizeof(want), "%s:reg/a:1", archive);
+        CHECK_STR(set.v[0].ref, want);
+        CHECK_EQ_U(set.v[0].user.uid, 65532);
+        snprintf(want, sizeof(want), "%s:#2", archive);
+        CHECK_STR(set.v[1].ref, want);
+        CHECK_EQ_U(set.v[1].user.uid, 0);
+        /* layer 1 alone: data, data/old, data/sub and data/sub/deep are there */
+        CHECK_EQ_U(owned(&set.v[1].uids, 1000), 4);
+    }
+    audit_set_free(&set);
+}
+
 /* Points index.json of a copy of the layout at a multi-platform image index
  * whose entries are given (each "PLATFORM_JSON|DIGEST"), the manifest digest
  * standing for "@". Returns the copy's path, or NULL. */
@@ -454,6 +490,7 @@ int main(void)
     RUN(oci_index_skips_attestations_and_prefers_this_machine);
     RUN(gnu_tar_layer_in_a_gnu_tar_docker_archive);
     RUN(links_are_their_targets);
+    RUN(several_images_in_one_archive);
     RUN(cli_json_small_pool_is_not_covered);
     RUN(cli_json_pool_from_map_files_is_covered);
     RUN(cli_text_names_the_gaps);

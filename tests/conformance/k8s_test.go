@@ -120,11 +120,6 @@ func SharedPID() ContainerOption {
 	}
 }
 
-// Annotation adds a container annotation.
-func Annotation(key, value string) ContainerOption {
-	return func(c *api.Container, _ *api.PodSandbox) { c.Annotations[key] = value }
-}
-
 // NewContainer returns a container of pod as the CRI plugin builds it for
 // a typical Deployment: about seventy environment variables (service links),
 // the standard CRI mounts plus a service-account token and a ConfigMap,

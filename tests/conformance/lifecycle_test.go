@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/containerd/nri/pkg/api"
+	"google.golang.org/protobuf/proto"
 )
 
 // The transport tests put their pods in testNamespace and configure the
@@ -60,9 +62,6 @@ func roundTrip(t *testing.T, rt *Runtime, podName string, want ...string) {
 	}
 	for _, c := range ctrs {
 		adj := rt.RunContainer(pod, c)
-		if err := rt.UpdateContainer(pod, c); err != nil {
-			t.Fatalf("UpdateContainer %s: %v", c.Name, err)
-		}
 		if got := rt.Participants(); !slices.Equal(got, want) {
 			t.Fatalf("CreateContainer %s reached plugins %v, want %v", c.Name, got, want)
 		}
@@ -72,13 +71,24 @@ func roundTrip(t *testing.T, rt *Runtime, podName string, want ...string) {
 					p, claims, c.Name, testNamespace, adj)
 			}
 		}
+		if err := rt.UpdateContainer(pod, c); err != nil {
+			t.Fatalf("UpdateContainer %s: %v", c.Name, err)
+		}
 	}
 	rt.Teardown(pod, ctrs...)
-	// A plugin answering Unimplemented to an event it subscribed to makes
-	// the runtime fall back to the deprecated StateChange and warn about it.
+	checkPluginsHealthy(t, rt, mark)
+}
+
+// checkPluginsHealthy fails the test if, after mark, the runtime dropped a
+// plugin (a participant that crashed or timed out mid-request leaves the
+// request succeeding without it) or fell back to the deprecated StateChange
+// (the plugin answered Unimplemented to an event it subscribed to).
+func checkPluginsHealthy(t *testing.T, rt *Runtime, mark int) {
+	t.Helper()
 	for _, line := range rt.Log.Since(mark) {
-		if strings.Contains(line, "deprecated StateChange") {
-			t.Fatalf("the runtime fell back to StateChange: %s", line)
+		if strings.Contains(line, "closing plugin") || strings.Contains(line, "connection to plugin") ||
+			strings.Contains(line, "deprecated StateChange") {
+			t.Fatalf("runtime: %s", line)
 		}
 	}
 }
@@ -126,6 +136,29 @@ func TestExternalRegistersAndServes(t *testing.T) {
 	}
 }
 
+// A container whose CreateContainer request is close to ttrpc's 4 MiB limit
+// (a pod spec with a huge environment from ConfigMaps) still round-trips.
+func TestCreateContainerNearSizeLimit(t *testing.T) {
+	rt := NewRuntime(t)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.Start()
+	mark := rt.Log.Mark()
+	pod := NewPod(testNamespace, "bulky-0")
+	if err := rt.RunPod(pod); err != nil {
+		t.Fatalf("RunPodSandbox: %v", err)
+	}
+	ctr := NewContainer(pod, "app")
+	for i := 0; proto.Size(&api.CreateContainerRequest{Pod: pod, Container: ctr}) < 3<<20+512<<10; i++ {
+		ctr.Env = append(ctr.Env, fmt.Sprintf("CONFIG_%05d=%s", i, strings.Repeat("v", 200)))
+	}
+	rt.RunContainer(pod, ctr)
+	if got := rt.Participants(); !slices.Equal(got, []string{preStarted}) {
+		t.Fatalf("CreateContainer of %d env vars reached plugins %v, want %s", len(ctr.Env), got, preStarted)
+	}
+	rt.Teardown(pod, ctr)
+	checkPluginsHealthy(t, rt, mark)
+}
+
 // Both plugins at once: the pre-started one runs first (lower index).
 func TestBothModesTogether(t *testing.T) {
 	rt := NewRuntime(t)
@@ -162,8 +195,9 @@ func TestEventSubscription(t *testing.T) {
 		}
 	}
 	// Whatever else it subscribes to it must answer, or the runtime fails
-	// that request for every pod: roundTrip drives every event through the
-	// adaptation, so an unanswered subscription fails the tests using it.
+	// that request for every pod: roundTrip drives the events of a pod's
+	// life through the adaptation, so an unanswered subscription fails the
+	// tests using it.
 }
 
 func TestPreStartedIdentityFromEnvironment(t *testing.T) {

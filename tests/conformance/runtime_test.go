@@ -3,44 +3,53 @@
 // vendors), the way containerd does. run.sh builds nothing: it is given the
 // plugin binary in UID_MAPPER_BIN.
 //
-// Helpers for writing tests (all fail the test through t on setup errors):
+// Helpers for writing tests (they fail the test through t on setup errors):
 //
-// Runtime: an in-process containerd NRI side (runtime_test.go).
+// Runtime (runtime_test.go): an in-process containerd NRI side.
 //
-//	rt := NewRuntime(t)                      // temp dirs; stopped at cleanup
-//	rt.InstallPlugin("00", "uid-mapper", cfg) // copy the binary to PluginDir/00-uid-mapper,
-//	                                         // write ConfDir/00-uid-mapper.conf (pre-started mode)
-//	rt.Start(opts...)                        // nri.New + Start; extra nri.Options, e.g.
-//	                                         // nri.WithDefaultValidator(...)
-//	rt.Stop(); rt.Restart()                  // a runtime exit: external connections are cut
-//	rt.Socket                                // where external plugins connect
-//	p := StartExternal(t, rt.Socket, args...) // process_test.go; `uid-mapper run --socket ...`
+//	rt := NewRuntime(t)                       // temp dirs; stopped at cleanup
+//	rt.InstallPlugin("00", "uid-mapper", cfg) // pre-started: copy the binary to PluginDir/00-uid-mapper,
+//	                                          // cfg (if any) to ConfDir/00-uid-mapper.conf
+//	rt.AddExisting(pods, ctrs)                // state that predates the plugin (Synchronize only)
+//	rt.Start(opts...)                         // nri.New + Start; extra nri.Options are kept for
+//	                                          // restarts, e.g. nri.WithDefaultValidator(...)
+//	rt.Stop(); rt.Restart()                   // a runtime exit: external connections are cut
+//	p := StartExternal(t, rt.Socket, args...) // `uid-mapper run --socket ... --idx 10 ARGS`
 //	mark := rt.Log.Mark(); rt.WaitSynced(mark, "10-uid-mapper")
-//	pod := NewPod("default", "web-0"); rt.RunPod(pod)     // k8s_test.go builders
-//	ctr := NewContainer(pod, "app", User(65532, 65532, 0, 1000))
-//	adj, err := rt.CreateContainer(pod, ctr) // the merged ContainerAdjustment (or error)
-//	rt.Participants()                        // plugins that took part in the last create
-//	rt.Claims("00-uid-mapper")               // fields it adjusted there: "Namespace user", "Mounts /sys"
-//	rt.StartContainer / StopContainer / RemoveContainer / StopPod / RemovePod
-//	rt.PreStartedPids("00-uid-mapper")       // pids of a pre-started plugin (/proc scan)
+//	pod := NewPod("default", "web-0"); rt.RunPod(pod)  // k8s_test.go builders
+//	ctr := NewContainer(pod, "app", User(65532, 65532, 1000))
+//	adj, err := rt.CreateContainer(pod, ctr)  // the merged ContainerAdjustment, or the error
+//	adj = rt.RunContainer(pod, ctr)           // CreateContainer + StartContainer, fatal on error
+//	rt.Participants()                         // plugins (IDX-NAME) in the last CreateContainer
+//	rt.Claims("00-uid-mapper")                // fields it adjusted there: "Namespace user", "Mounts /sys"
+//	rt.UpdateContainer / StopContainer / RemoveContainer / StopPod / RemovePod
+//	rt.Teardown(pod, ctrs...)                 // stop and remove all, in CRI order
+//	rt.PreStartedPids("00-uid-mapper")        // live pids of the pre-started plugin
+//	rt.Log                                    // the NRI library's log lines (a lineLog)
 //
 // The runtime keeps every pod and container it was told about and hands them
-// all to Synchronize, like containerd's CRI does after a (re)connect.
+// all to Synchronize, as containerd's CRI does after a (re)connect. External
+// plugins reach it through a relay (relay_test.go), so to the adaptation
+// their peer pid is the test's own.
 //
-// PluginProcess (process_test.go): a plugin the test started itself, with
-// its stderr in p.Stderr (a lineLog: Mark / WaitFor / Since); p.Kill(),
-// p.Signal(sig), p.Wait(timeout) returns the exit code.
+// PluginProcess (process_test.go): a plugin process the test started, with
+// its stderr in p.Stderr (a lineLog: Mark / WaitFor / Since); p.Kill() is a
+// crash, p.Signal(sig), p.Wait(timeout) returns the exit code.
 //
 // BareRuntime (bare_test.go): the runtime end of one plugin connection built
 // from NRI's own multiplexer, ttrpc and API stubs but without the adaptation,
 // for what the adaptation hides: the event mask a plugin asks for, split
-// Synchronize parts, method calls the adaptation never makes, raw bytes.
+// Synchronize parts, calls the adaptation never makes, raw bytes.
 //
-//	b, p := LaunchBare(t, "00", "uid-mapper")  // pre-started: socketpair on fd 3
-//	b := AcceptBare(t, listener)             // external
-//	events := b.Handshake("")                // RegisterPlugin, Configure, empty Synchronize
-//	b.Plugin.CreateContainer(ctx, req)       // any Plugin service call
-//	b.WriteRaw(frame); b.WaitClosed(timeout)
+//	b, p := LaunchBare(t, "00", "uid-mapper") // pre-started: socket pair on fd 3
+//	l, sock := ListenBare(t); b := AcceptBare(t, l) // external
+//	events := b.Handshake(config)             // RegisterPlugin, Configure, empty Synchronize
+//	b.Plugin.CreateContainer(ctx, req)        // any Plugin service call; b.Call for any name
+//	b.WriteRaw(bytes); b.WaitClosed(timeout)  // muxHeader, muxFrame, ttrpcHeader build frames
+//	b.RawRequest(stream, method, payload); b.RawReply(stream, timeout)
+//
+// Tests that check transport rather than mapping put their pods in
+// testNamespace and configure skipConfig (lifecycle_test.go).
 package conformance
 
 import (
@@ -86,7 +95,6 @@ type Runtime struct {
 	ctrs   []*api.Container
 	seen   []string            // plugins in the last CreateContainer, from the witness
 	claims map[string][]string // fields each plugin claimed in it
-	syncs  int                 // Synchronize calls made by the adaptation
 }
 
 // NewRuntime prepares a runtime in a fresh directory; Start starts it.
@@ -248,7 +256,6 @@ func claimsOf(f *api.FieldOwners) map[string][]string {
 func (r *Runtime) synchronize(ctx context.Context, cb nri.SyncCB) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.syncs++
 	_, err := cb(ctx, r.pods, r.ctrs)
 	return err
 }
@@ -273,13 +280,6 @@ func (r *Runtime) AddExisting(pods []*api.PodSandbox, ctrs []*api.Container) {
 	defer r.mu.Unlock()
 	r.pods = append(r.pods, pods...)
 	r.ctrs = append(r.ctrs, ctrs...)
-}
-
-// Syncs returns how many Synchronize rounds the adaptation has run.
-func (r *Runtime) Syncs() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.syncs
 }
 
 // Claims returns the adjustment fields the plugin FULLNAME (IDX-NAME)

@@ -6,6 +6,7 @@
 #include "effects/userns.h"
 #include "ns_fixture.h"
 #include "plugin/mapper.h"
+#include "plugin/registry.h"
 #include "policy/plan.h"
 #include "unit.h"
 
@@ -132,6 +133,58 @@ TEST(skip_rules)
         CHECK(ok);
     }
     config_free(&cfg);
+}
+
+/* ---- the container records (no privileges needed) ---- */
+
+TEST(registry_records_survive_a_restart)
+{
+    char dir[64], err[512], path[128];
+    CHECK(make_temp_dir(dir) != NULL);
+    struct registry r;
+    CHECK(registry_load(&r, dir, err, sizeof(err)) == 0); /* no containers/ yet */
+    CHECK_EQ_U(r.n, 0);
+    CHECK(registry_add(&r, "c1", "0123456789abcdef", "pod1", "shop", "cart-0", "app", err,
+                       sizeof(err)) == 0);
+    CHECK(registry_add(&r, "c2", "0123456789abcdef", "pod1", "shop", "cart-0", "pro\nxy", err,
+                       sizeof(err)) == 0);
+    CHECK(registry_add(&r, "c3", "fedcba9876543210", "pod2", "shop", "cart-1", "app", err,
+                       sizeof(err)) == 0);
+    CHECK(registry_add(&r, "../c4", "fedcba9876543210", "pod2", "shop", "cart-1", "app", err,
+                       sizeof(err)) == -1);
+    CHECK(strstr(err, "cannot name a file") != NULL);
+    registry_free(&r);
+
+    /* A record that is not one (hand-edited, truncated) is skipped. */
+    snprintf(path, sizeof(path), "%s/containers/junk", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("userns ../../etc\n", f);
+        fclose(f);
+    }
+    CHECK(registry_load(&r, dir, err, sizeof(err)) == 0);
+    CHECK_EQ_U(r.n, 3);
+    CHECK_EQ_U(registry_users(&r, "0123456789abcdef"), 2);
+    CHECK_EQ_U(registry_pod_users(&r, "pod2"), 1);
+    const struct registry_entry *e = registry_find(&r, "c2");
+    CHECK(e != NULL);
+    if (e)
+        CHECK_STR(e->name, "pro?xy"); /* a control character cannot break the file */
+    char userns[USERNS_NAME_MAX];
+    CHECK(registry_remove(&r, "c3", userns));
+    CHECK_STR(userns, "fedcba9876543210");
+    CHECK(!registry_remove(&r, "c3", userns));
+    CHECK_EQ_U(registry_pod_users(&r, "pod2"), 0);
+    registry_free(&r);
+    CHECK(registry_load(&r, dir, err, sizeof(err)) == 0);
+    CHECK_EQ_U(r.n, 2);
+    CHECK(registry_remove(&r, "c1", userns) && registry_remove(&r, "c2", userns));
+    registry_free(&r);
+
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/containers", dir);
+    CHECK(rmdir(path) == 0 && rmdir(dir) == 0);
 }
 
 /* ---- handlers against the kernel ---- */
@@ -451,6 +504,7 @@ TEST(bad_configuration_fails_configure)
 int main(void)
 {
     RUN(skip_rules);
+    RUN(registry_records_survive_a_restart);
     if (!ns_capable_here()) {
         SKIP(adjustment_sharing_and_release, "needs root and namespaces");
         return unit_done();

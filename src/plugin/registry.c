@@ -229,8 +229,9 @@ int registry_load(struct registry *r, const char *state_dir, char *err, size_t e
         if (!fs_safe_name(de->d_name) || (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0))
             continue; /* a write interrupted before its rename */
         if (load_one(r, de->d_name) < 0)
-            log_warn("ignoring unreadable container record %s/%s: %s", dir, de->d_name,
-                     strerror(errno));
+            log_warn("ignoring container record %s/%s: %s; remove it if no such container "
+                     "runs", dir, de->d_name,
+                     errno == EINVAL ? "not a uid-mapper record" : strerror(errno));
     }
     closedir(d);
     return 0;

@@ -65,7 +65,8 @@ static void apply_whiteout(struct tree *t, const char *dir, const char *base, ui
     char target[PATH_MAX * 2];
     if (strcmp(base, OPAQUE) == 0) {
         tree_opaque(t, dir, layer);
-    } else if (strncmp(base, AUFS_META, strlen(AUFS_META)) != 0) {
+    } else if (strncmp(base, AUFS_META, strlen(AUFS_META)) != 0 &&
+               base[strlen(WHITEOUT)] != '\0') { /* a bare ".wh." names nothing */
         snprintf(target, sizeof(target), "%s%s%s", dir, dir[0] ? "/" : "",
                  base + strlen(WHITEOUT));
         tree_whiteout(t, target, layer);

@@ -444,6 +444,10 @@ TEST(cli_bad_input_exits_2)
     CHECK_EQ_U(run_cli(args, out, sizeof(out)), 2);
     snprintf(args, sizeof(args), "--suggest-map 0 '%s'", oci_dir);
     CHECK_EQ_U(run_cli(args, out, sizeof(out)), 2);
+    snprintf(args, sizeof(args), "--suggest-map 2048 --pool 0-2047 '%s'", oci_dir);
+    CHECK_EQ_U(run_cli(args, out, sizeof(out)), 2);
+    snprintf(args, sizeof(args), "--uid-map /nonexistent '%s'", oci_dir);
+    CHECK_EQ_U(run_cli(args, out, sizeof(out)), 2);
     CHECK_EQ_U(run_cli("--json", out, sizeof(out)), 2);
 }
 

@@ -20,7 +20,7 @@ enum step { STEP_DONE, STEP_FOLLOW, STEP_NONE };
 static int step(struct archive *a, char path[PATH_MAX], char **text, struct audit_error *err)
 {
     struct archive_entry *e;
-    char name[PATH_MAX], joined[2 * PATH_MAX + 2];
+    char name[PATH_MAX];
     size_t len;
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
@@ -28,19 +28,13 @@ static int step(struct archive *a, char path[PATH_MAX], char **text, struct audi
         if (!raw || path_clean(raw, name, sizeof(name)) != 0 || strcmp(name, path) != 0)
             continue;
         const char *hard = archive_entry_hardlink(e), *sym = archive_entry_symlink(e);
-        if (hard) {
-            snprintf(joined, sizeof(joined), "%s", hard);
-        } else if (archive_entry_filetype(e) == AE_IFLNK && sym) {
-            /* relative targets start from the link's directory */
-            const char *slash = strrchr(name, '/');
-            int dirlen = slash && sym[0] != '/' ? (int)(slash - name) : 0;
-            snprintf(joined, sizeof(joined), "%.*s/%s", dirlen, name, sym);
-        } else if (archive_entry_filetype(e) == AE_IFREG) {
+        if (hard)
+            return path_clean(hard, path, PATH_MAX) == 0 ? STEP_FOLLOW : STEP_NONE;
+        if (archive_entry_filetype(e) == AE_IFLNK && sym)
+            return path_follow(name, sym, path, PATH_MAX) == 0 ? STEP_FOLLOW : STEP_NONE;
+        if (archive_entry_filetype(e) == AE_IFREG)
             return layer_read_data(a, path, text, &len, err) == 0 ? STEP_DONE : -1;
-        } else {
-            return STEP_NONE;
-        }
-        return path_clean(joined, path, PATH_MAX) == 0 ? STEP_FOLLOW : STEP_NONE;
+        return STEP_NONE;
     }
     if (r != ARCHIVE_EOF) {
         audit_fail(err, "%s", archive_error_string(a));

@@ -1,5 +1,7 @@
 #include "audit/path.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 int path_clean(const char *path, char *out, size_t outlen)
@@ -31,4 +33,13 @@ int path_clean(const char *path, char *out, size_t outlen)
     }
     out[len] = '\0';
     return 0;
+}
+
+int path_follow(const char *link, const char *target, char *out, size_t outlen)
+{
+    char joined[2 * PATH_MAX + 2];
+    const char *slash = strrchr(link, '/');
+    int dirlen = slash && target[0] != '/' ? (int)(slash - link) : 0;
+    int n = snprintf(joined, sizeof(joined), "%.*s/%s", dirlen, link, target);
+    return n < 0 || (size_t)n >= sizeof(joined) ? -1 : path_clean(joined, out, outlen);
 }

@@ -100,18 +100,13 @@ static struct archive *outer_open(const char *path, struct audit_error *err)
  * archive paths, symlink targets are relative to the link's directory. */
 static char *link_target(struct archive_entry *e, const char *name)
 {
-    const char *hard = archive_entry_hardlink(e);
-    char joined[PATH_MAX * 2], clean[PATH_MAX];
-    if (hard) {
-        snprintf(joined, sizeof(joined), "%s", hard);
-    } else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e)) {
-        const char *target = archive_entry_symlink(e), *slash = strrchr(name, '/');
-        int dirlen = slash && target[0] != '/' ? (int)(slash - name) : 0;
-        snprintf(joined, sizeof(joined), "%.*s/%s", dirlen, name, target);
-    } else {
-        return NULL;
-    }
-    return path_clean(joined, clean, sizeof(clean)) == 0 ? strdup(clean) : NULL;
+    const char *hard = archive_entry_hardlink(e), *sym = archive_entry_symlink(e);
+    char clean[PATH_MAX];
+    int rc = hard ? path_clean(hard, clean, sizeof(clean))
+             : archive_entry_filetype(e) == AE_IFLNK && sym
+                 ? path_follow(name, sym, clean, sizeof(clean))
+                 : -1;
+    return rc == 0 ? strdup(clean) : NULL;
 }
 
 static int index_tarball(struct image_source *src, struct audit_error *err)

@@ -31,6 +31,21 @@ TEST(path_clean_is_lexical_and_stays_below_the_root)
     CHECK_STR(clean(longer), "(too long)");
 }
 
+static const char *follow(const char *link, const char *target)
+{
+    static char out[64];
+    return path_follow(link, target, out, sizeof(out)) == 0 ? out : "(too long)";
+}
+
+TEST(path_follow_resolves_symlink_targets)
+{
+    CHECK_STR(follow("etc/group", "../usr/lib/group"), "usr/lib/group");
+    CHECK_STR(follow("etc/passwd", "/usr/share/passwd"), "usr/share/passwd");
+    CHECK_STR(follow("etc/passwd", "passwd.real"), "etc/passwd.real");
+    CHECK_STR(follow("passwd", "../../x"), "x");
+    CHECK_STR(follow("1/layer.tar", "../2/layer.tar"), "2/layer.tar");
+}
+
 TEST(json_reads_manifests)
 {
     const char *text = " {\"a\": [1, -2.5e3, true, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\","
@@ -234,6 +249,7 @@ TEST(tree_counts_each_path_once_and_sorts_ids)
 int main(void)
 {
     RUN(path_clean_is_lexical_and_stays_below_the_root);
+    RUN(path_follow_resolves_symlink_targets);
     RUN(json_reads_manifests);
     RUN(json_refuses_malformed_text);
     RUN(userdb_resolves_like_the_runtime);

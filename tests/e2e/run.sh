@@ -290,6 +290,9 @@ s_teardown_leaves_nothing() {
 # --- the run ----------------------------------------------------------------
 
 selected=("$@")
+for name in "${selected[@]}"; do
+    declare -F "s_${name//-/_}" >/dev/null || { echo "e2e: no scenario named $name" >&2; exit 2; }
+done
 trap 'node_stop' EXIT
 trap 'exit 130' INT TERM
 

@@ -151,6 +151,35 @@ func TestRuntimeRestartExternalReconnects(t *testing.T) {
 	rt.Teardown(pod, ctrs...)
 }
 
+// A runtime that stays away long (an upgrade, a crash loop) must not push the
+// plugin's reconnect delay past its cap: with the backoff capped at 5 s the
+// plugin is back within about 5 s of the runtime. Doubling from 100 ms
+// without a cap tries at 12.7 s and next at 25.5 s, so after a 13 s outage
+// it would be back only 12.5 s later.
+func TestReconnectBackoffIsCapped(t *testing.T) {
+	const (
+		downtime = 13 * time.Second
+		limit    = 6 * time.Second // the 5 s cap plus registration
+	)
+	rt := NewRuntime(t)
+	rt.Start()
+	p := startExternalSynced(t, rt)
+	rt.Stop()
+	time.Sleep(downtime)
+	mark := rt.Log.Mark()
+	start := time.Now()
+	rt.Start()
+	rt.WaitSynced(mark, external)
+	back := time.Since(start)
+	t.Logf("after %v down, the plugin was back %v after the runtime", downtime, back)
+	if back > limit {
+		t.Fatalf("plugin took %v to come back, more than the capped backoff allows (%v)", back, limit)
+	}
+	if !p.Running() {
+		t.Fatal("the plugin exited instead of reconnecting")
+	}
+}
+
 // A runtime restart kills the pre-started plugin and launches a new one.
 func TestRuntimeRestartPreStarted(t *testing.T) {
 	rt := NewRuntime(t)

@@ -19,6 +19,18 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Names from images (paths, tags) are untrusted: control bytes are shown
+ * as \xHH so a crafted file name cannot rewrite the operator's terminal. */
+static void text_name(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
 static void json_ids(FILE *out, const struct id_list *l)
 {
     fputc('[', out);
@@ -90,10 +102,12 @@ static void census_text(FILE *out, const struct image_audit *a, enum id_kind kin
 {
     const struct id_census *c = image_census(a, kind);
     fprintf(out, "  %ss owning entries:\n", kind_name[kind]);
-    for (size_t i = 0; i < c->n; i++)
-        fprintf(out, "    %10" PRIu32 " %9" PRIu64 " %-5s e.g. %s%s\n", c->v[i].id,
-                c->v[i].entries, c->v[i].entries == 1 ? "entry" : "entries", c->v[i].example,
-                in_list(missing, c->v[i].id) ? "   <- outside the pool" : "");
+    for (size_t i = 0; i < c->n; i++) {
+        fprintf(out, "    %10" PRIu32 " %9" PRIu64 " %-5s e.g. ", c->v[i].id, c->v[i].entries,
+                c->v[i].entries == 1 ? "entry" : "entries");
+        text_name(out, c->v[i].example);
+        fputs(in_list(missing, c->v[i].id) ? "   <- outside the pool\n" : "\n", out);
+    }
 }
 
 /* Does the image need IDs of the missing list? Lists them in words when out
@@ -113,9 +127,12 @@ static bool image_gaps(const struct image_audit *a, enum id_kind kind,
         if (!out)
             break;
         fprintf(out, "    %s %" PRIu32 ":", kind_name[kind], id);
-        if (owned)
-            fprintf(out, " owns %" PRIu64 " %s (e.g. %s)", owned->entries,
-                    owned->entries == 1 ? "entry" : "entries", owned->example);
+        if (owned) {
+            fprintf(out, " owns %" PRIu64 " %s (e.g. ", owned->entries,
+                    owned->entries == 1 ? "entry" : "entries");
+            text_name(out, owned->example);
+            fputc(')', out);
+        }
         if (user)
             fprintf(out, "%s%s", owned ? ";" : "",
                     kind == ID_UID ? " the image runs as this uid"
@@ -129,7 +146,8 @@ void report_text(FILE *out, const struct audit_set *set, const struct verdict *v
 {
     for (size_t i = 0; i < set->n; i++) {
         const struct image_audit *a = &set->v[i];
-        fprintf(out, "%s\n", a->ref);
+        text_name(out, a->ref);
+        fputc('\n', out);
         image_user_text(out, a);
         census_text(out, a, ID_UID, &v->missing_uids);
         census_text(out, a, ID_GID, &v->missing_gids);

@@ -194,6 +194,25 @@ TEST(gnu_tar_layer_in_a_gnu_tar_docker_archive)
     audit_set_free(&set);
 }
 
+/* Runs the built uid-mapper (next to the test directory) and captures stdout. */
+static int run_cli(const char *args, char *out, size_t len)
+{
+    char self[PATH_MAX], cmd[PATH_MAX * 3];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return -1;
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0'; /* BUILD/tests */
+    snprintf(cmd, sizeof(cmd), "'%s/../uid-mapper' audit %s 2>/dev/null", self, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t got = fread(out, 1, len - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Hard links carry their target's owner and content: a hard-linked
  * /etc/passwd still resolves the user, and a link that replaces its own
  * target's parent keeps the owner it had. A symlinked /etc/group is
@@ -207,6 +226,7 @@ TEST(links_are_their_targets)
         {'l', "etc/group", 0, 0, "../usr/lib/group"},
         {'f', "x/y", 7, 7, "y"},
         {'h', "x", 99, 99, "x/y"},
+        {'f', "evil\x1b]0;owned\x07", 8, 8, ""}, /* a terminal title escape */
     };
     char layer[PATH_MAX], image[PATH_MAX], scratch[PATH_MAX];
     snprintf(layer, sizeof(layer), "%s/links.tar", dir);
@@ -226,11 +246,19 @@ TEST(links_are_their_targets)
     }
     CHECK(set.v[0].user.uid == 1234 && set.v[0].user.gid == 4321);
     CHECK(set.v[0].user.n_groups == 1 && set.v[0].user.groups[0] == 555);
-    CHECK_EQ_U(set.v[0].uids.n, 2);
+    CHECK_EQ_U(set.v[0].uids.n, 3);
     CHECK_EQ_U(owned(&set.v[0].uids, 0), 4);
     CHECK_EQ_U(owned(&set.v[0].uids, 7), 1);
+    CHECK_EQ_U(owned(&set.v[0].uids, 8), 1);
     CHECK_EQ_U(owned(&set.v[0].uids, 99), 0);
     audit_set_free(&set);
+
+    /* The text report shows the crafted name inert. */
+    char args[PATH_MAX + 16], out[8192];
+    snprintf(args, sizeof(args), "'%s'", image);
+    CHECK_EQ_U(run_cli(args, out, sizeof(out)), 0);
+    CHECK(strstr(out, "/evil\\x1b]0;owned\\x07") != NULL);
+    CHECK(strchr(out, '\x1b') == NULL);
 }
 
 /* docker save of several images: one result each, named by its first tag,
@@ -346,25 +374,6 @@ TEST(oci_index_skips_attestations_and_prefers_this_machine)
     CHECK(path != NULL);
     if (path)
         check_expected(path);
-}
-
-/* Runs the built uid-mapper (next to the test directory) and captures stdout. */
-static int run_cli(const char *args, char *out, size_t len)
-{
-    char self[PATH_MAX], cmd[PATH_MAX * 3];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
-        return -1;
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0'; /* BUILD/tests */
-    snprintf(cmd, sizeof(cmd), "'%s/../uid-mapper' audit %s 2>/dev/null", self, args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t got = fread(out, 1, len - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void expected_json(char *buf, size_t len, const char *ref, const char *tail)

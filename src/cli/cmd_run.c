@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "plugin/mapper.h"
 #include "plugin/stub.h"
 
 #define DEFAULT_SOCKET "/var/run/nri/nri.sock"
@@ -26,25 +27,8 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 
-/* ---- Handlers ---- */
-
-/* Until the policy handlers are wired in, the plugin registers, logs every
- * event (the stub does) and leaves every container unchanged. */
-static int log_only_configure(void *ctx, const char *config, const char *runtime_name,
-                              const char *runtime_version, struct nri_error *err)
-{
-    (void)ctx, (void)config, (void)runtime_name, (void)runtime_version, (void)err;
-    log_warn("no id-mapping policy is built in: containers run unchanged");
-    return 0;
-}
-
-static void log_only_handlers(struct nri_handlers *out)
-{
-    *out = (struct nri_handlers){.configure = log_only_configure};
-}
-
-/* The handler set the plugin serves with: swapping in the policy is this line. */
-static void (*const install_handlers)(struct nri_handlers *) = log_only_handlers;
+/* The handler set the plugin serves with; the policy is mapper_install. */
+static void (*const install_handlers)(struct nri_handlers *) = nri_passthrough_handlers;
 
 /* ---- Options ---- */
 

@@ -1,8 +1,8 @@
 /* The stub's event loop: one non-blocking socket, one thread, poll().
  * The protocol lives in wire/session.c; this file moves its bytes and keeps
- * the two promises the session cannot: a runtime that stops reading cannot
- * block us forever (write timeout), and one that never configures us is
- * noticed (registration timeout). */
+ * the promises the session cannot: a runtime that stops reading our replies
+ * or stops halfway through a message cannot hold us forever (stall timeout),
+ * and one that never configures us is noticed (registration timeout). */
 #include "plugin/stub.h"
 
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "wire/session.h"
 
 #define DEFAULT_REGISTRATION_TIMEOUT_MS 5000 /* NRI's own default */
-#define DEFAULT_WRITE_TIMEOUT_MS 10000
+#define DEFAULT_STALL_TIMEOUT_MS 10000
 /* Stop reading requests while this much output is queued: a runtime that
  * sends without reading cannot make us buffer without bound. */
 #define OUTPUT_HIGH_WATER (8u << 20)
@@ -60,12 +60,17 @@ struct loop {
     int fd;
     struct nri_session *session;
     const struct nri_stub_options *opt;
-    int64_t register_deadline; /* until configured */
-    int64_t write_deadline;    /* while output is pending */
+    int64_t register_deadline; /* until the runtime has configured us */
+    int64_t stall_deadline;    /* moved on by every byte sent or received */
 };
 
+static void made_progress(struct loop *l)
+{
+    l->stall_deadline = now_ms() + l->opt->stall_timeout_ms;
+}
+
 /* Sends what the socket takes now. 0, or -1 when the runtime is gone. */
-static int flush_output(struct loop *l, int64_t now)
+static int flush_output(struct loop *l)
 {
     struct wbuf *out = nri_session_out(l->session);
     while (wbuf_len(out) > 0) {
@@ -79,7 +84,7 @@ static int flush_output(struct loop *l, int64_t now)
             return -1;
         }
         wbuf_consume(out, (size_t)n);
-        l->write_deadline = now + l->opt->write_timeout_ms;
+        made_progress(l);
     }
     return 0;
 }
@@ -104,6 +109,7 @@ static int read_input(struct loop *l, enum nri_stub_result *result)
         *result = NRI_STUB_RUNTIME_GONE;
         return 0;
     }
+    made_progress(l);
     struct wire_error err = {{0}};
     if (nri_session_feed(l->session, buf, (size_t)n, &err) != 0) {
         log_error("closing the NRI connection: %s", err.msg);
@@ -129,42 +135,63 @@ static int session_outcome(struct loop *l, enum nri_stub_result *result)
     return 0;
 }
 
+/* Milliseconds until the nearest deadline in force, -1 for none; 0 with a
+ * logged reason when one has passed. */
+static int next_timeout(struct loop *l, bool *expired)
+{
+    const struct nri_stub_options *opt = l->opt;
+    int64_t now = now_ms();
+    bool replies_unread = wbuf_len(nri_session_out(l->session)) > 0;
+    bool half_received = !nri_session_at_boundary(l->session);
+    int timeout = -1;
+
+    *expired = true;
+    if (!nri_session_configured(l->session)) {
+        if (now >= l->register_deadline) {
+            log_error("the runtime did not configure the plugin within %d ms of "
+                      "connecting; closing the connection", opt->registration_timeout_ms);
+            return 0;
+        }
+        timeout = ms_until(l->register_deadline, now);
+    }
+    if (replies_unread || half_received) {
+        if (now >= l->stall_deadline) {
+            log_error(replies_unread
+                          ? "the runtime has not read our replies for %d ms; "
+                            "closing the connection"
+                          : "the runtime sent part of a message and nothing more for %d ms; "
+                            "closing the connection",
+                      opt->stall_timeout_ms);
+            return 0;
+        }
+        int stall = ms_until(l->stall_deadline, now);
+        if (timeout < 0 || stall < timeout)
+            timeout = stall;
+    }
+    *expired = false;
+    return timeout;
+}
+
 static enum nri_stub_result run_loop(struct loop *l)
 {
     enum nri_stub_result result;
     const struct nri_stub_options *opt = l->opt;
+    struct wbuf *out = nri_session_out(l->session);
 
     for (;;) {
         if (opt->stop && *opt->stop)
             return NRI_STUB_STOPPED;
         if (session_outcome(l, &result))
             return result;
-
-        int64_t now = now_ms();
-        struct wbuf *out = nri_session_out(l->session);
-        bool pending = wbuf_len(out) > 0;
-        bool configured = nri_session_configured(l->session);
-        if (!configured && now >= l->register_deadline) {
-            log_error("the runtime did not configure the plugin within %d ms of "
-                      "registering; closing the connection", opt->registration_timeout_ms);
+        bool expired;
+        int timeout = next_timeout(l, &expired);
+        if (expired)
             return NRI_STUB_STREAM_ERROR;
-        }
-        if (pending && now >= l->write_deadline) {
-            log_error("the runtime accepted no data for %d ms; closing the connection",
-                      opt->write_timeout_ms);
-            return NRI_STUB_STREAM_ERROR;
-        }
-
-        int timeout = -1;
-        if (!configured)
-            timeout = ms_until(l->register_deadline, now);
-        if (pending && (timeout < 0 || ms_until(l->write_deadline, now) < timeout))
-            timeout = ms_until(l->write_deadline, now);
 
         struct pollfd pfd = {.fd = l->fd};
         if (wbuf_len(out) < OUTPUT_HIGH_WATER)
             pfd.events |= POLLIN;
-        if (pending)
+        if (wbuf_len(out) > 0)
             pfd.events |= POLLOUT;
         struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000};
         int rc = ppoll(&pfd, 1, timeout < 0 ? NULL : &ts, opt->wait_sigmask);
@@ -174,21 +201,13 @@ static enum nri_stub_result run_loop(struct loop *l)
             log_error("poll on the NRI connection failed: %s", strerror(errno));
             return NRI_STUB_STREAM_ERROR;
         }
-        if (rc == 0)
-            continue; /* a deadline passed: checked at the top */
-
-        now = now_ms();
-        if ((pfd.revents & (POLLOUT | POLLERR)) && flush_output(l, now) != 0)
+        if ((pfd.revents & (POLLOUT | POLLERR)) && flush_output(l) != 0)
             return NRI_STUB_RUNTIME_GONE;
         if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-            bool idle = wbuf_len(out) == 0;
             if (!read_input(l, &result))
                 return result;
-            /* The runtime gets the full write timeout from its first reply
-             * on; replies go out now rather than after another poll. */
-            if (idle)
-                l->write_deadline = now + opt->write_timeout_ms;
-            if (flush_output(l, now) != 0)
+            /* Replies go out now rather than after another poll. */
+            if (flush_output(l) != 0)
                 return NRI_STUB_RUNTIME_GONE;
         }
     }
@@ -199,8 +218,8 @@ enum nri_stub_result nri_stub_serve(int fd, const struct nri_stub_options *optio
     struct nri_stub_options opt = *options;
     if (opt.registration_timeout_ms <= 0)
         opt.registration_timeout_ms = DEFAULT_REGISTRATION_TIMEOUT_MS;
-    if (opt.write_timeout_ms <= 0)
-        opt.write_timeout_ms = DEFAULT_WRITE_TIMEOUT_MS;
+    if (opt.stall_timeout_ms <= 0)
+        opt.stall_timeout_ms = DEFAULT_STALL_TIMEOUT_MS;
 
     enum nri_stub_result result = NRI_STUB_STREAM_ERROR;
     struct nri_session_config cfg = {
@@ -220,9 +239,8 @@ enum nri_stub_result nri_stub_serve(int fd, const struct nri_stub_options *optio
         log_error("out of memory starting the NRI session");
         goto out;
     }
-    int64_t now = now_ms();
-    l.register_deadline = now + opt.registration_timeout_ms;
-    l.write_deadline = now + opt.write_timeout_ms;
+    l.register_deadline = now_ms() + opt.registration_timeout_ms;
+    made_progress(&l);
     result = run_loop(&l);
     /* The runtime hangs up on a plugin whose configuration failed: that
      * refusal, not the hang-up, is why this connection ended. */

@@ -68,7 +68,9 @@ struct nri_stub_options {
     volatile sig_atomic_t *stop;
     const sigset_t *wait_sigmask;
     int registration_timeout_ms; /* 0: NRI's default, 5 s */
-    int write_timeout_ms;        /* 0: 10 s for the runtime to accept a reply */
+    /* How long the runtime may leave our replies unread, or a message of
+     * its own half-sent, before the connection is closed. 0: 10 s. */
+    int stall_timeout_ms;
 };
 
 enum nri_stub_result {

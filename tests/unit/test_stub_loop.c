@@ -14,7 +14,7 @@
 
 struct child_opts {
     int registration_timeout_ms;
-    int write_timeout_ms;
+    int stall_timeout_ms;
     bool reject_config;
     int sndbuf; /* shrink the plugin's send buffer (0: leave) */
 };
@@ -62,7 +62,7 @@ static pid_t start_plugin(const struct child_opts *co, int *runtime_fd)
             .stop = &child_stop,
             .wait_sigmask = &wait_mask,
             .registration_timeout_ms = co->registration_timeout_ms,
-            .write_timeout_ms = co->write_timeout_ms,
+            .stall_timeout_ms = co->stall_timeout_ms,
         };
         enum nri_stub_result r = nri_stub_serve(sv[1], &o);
         _exit(10 * (int)r + child_disconnects);
@@ -185,7 +185,7 @@ TEST(runtime_that_never_configures_times_out)
 
 TEST(runtime_that_never_reads_times_out)
 {
-    struct child_opts co = {.write_timeout_ms = 300, .sndbuf = 4096};
+    struct child_opts co = {.stall_timeout_ms = 300, .sndbuf = 4096};
     int fd;
     pid_t pid = start_plugin(&co, &fd);
     struct peer p;
@@ -203,6 +203,49 @@ TEST(runtime_that_never_reads_times_out)
     CHECK(now_ms() - start >= 300);
     wbuf_free(&w);
     close(fd);
+    peer_free(&p);
+}
+
+TEST(runtime_that_stops_mid_message_times_out)
+{
+    struct child_opts co = {.stall_timeout_ms = 300};
+    int fd;
+    pid_t pid = start_plugin(&co, &fd);
+    struct peer p;
+    peer_init(&p);
+    handshake(fd, &p);
+    struct wbuf w = {0};
+    peer_call_raw(&w, 3, NRI_PLUGIN_SERVICE, "Shutdown", "", 0);
+    CHECK(write(fd, wbuf_head(&w), 5) == 5); /* then silence */
+    int64_t start = now_ms();
+    CHECK_EQ_U(wait_plugin(pid, 3000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
+    CHECK(now_ms() - start >= 250);
+    wbuf_free(&w);
+    close(fd);
+    peer_free(&p);
+}
+
+TEST(slow_but_steady_runtime_is_served)
+{
+    struct child_opts co = {.stall_timeout_ms = 300};
+    int fd;
+    pid_t pid = start_plugin(&co, &fd);
+    struct peer p;
+    peer_init(&p);
+    handshake(fd, &p);
+    /* One request dribbled out over ~1 s, never 300 ms without a byte. */
+    struct wbuf w = {0};
+    peer_call_raw(&w, 3, NRI_PLUGIN_SERVICE, "Shutdown", "", 0);
+    size_t n = wbuf_len(&w);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(write(fd, wbuf_head(&w) + i, 1) == 1);
+        usleep((useconds_t)(1000000 / n));
+    }
+    CHECK(read_msgs(fd, &p, 3) == 0);
+    CHECK_EQ_U(peer_status(peer_reply(&p, 3)), 0);
+    close(fd);
+    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_RUNTIME_GONE));
+    wbuf_free(&w);
     peer_free(&p);
 }
 
@@ -260,6 +303,8 @@ int main(void)
     RUN(broken_stream_closes_the_connection);
     RUN(runtime_that_never_configures_times_out);
     RUN(runtime_that_never_reads_times_out);
+    RUN(runtime_that_stops_mid_message_times_out);
+    RUN(slow_but_steady_runtime_is_served);
     RUN(stop_signal_ends_the_loop);
     RUN(refused_registration_ends_the_loop);
     RUN(rejected_configuration_is_answered_then_ends_the_loop);

@@ -81,7 +81,7 @@ node_start() {
         return 1
     fi
     node_sweep_stale
-    : >"$E2E_SHIM_LIST"
+    : >"$E2E_TRACK"
 
     NODE=$(mktemp -d /tmp/uid-mapper-e2e.XXXXXX)
     log "node $NODE ($NODE_MODE plugin), components $NODE_BIN"
@@ -154,7 +154,6 @@ node_wait_plugin() {
     fi
 }
 
-# Restart containerd on the same root and state: running pods must survive.
 # After a scenario that failed half-way: containerd and the plugin are up again.
 node_ensure_up() {
     if ! node_running containerd; then
@@ -172,6 +171,7 @@ node_log_since_start_has() {
     tail -n +"$((NODE_LOG_MARK + 1))" "$NODE/logs/containerd.log" | grep -qE "$1"
 }
 
+# Restart containerd on the same root and state: running pods must survive.
 node_restart_containerd() {
     node_stop_process containerd TERM
     node_start_containerd
@@ -207,15 +207,21 @@ node_plugin_pid() {
 }
 node_running() { [ -f "$NODE/$1.pid" ] && kill -0 "$(cat "$NODE/$1.pid")" 2>/dev/null; }
 
-# Remember a pod's shim socket (outside the node dir, in /run/containerd/s)
-# so node_leaks can check it was removed.
-E2E_SHIM_LIST=/run/lock/uid-mapper-e2e.shims
+# What a pod has outside the node dir, for node_leaks to check it is gone:
+# its shim's socket (in /run/containerd/s) and the host ends of the veths on
+# the node's bridge. One "socket PATH" or "link NAME" per line.
+E2E_TRACK=/run/lock/uid-mapper-e2e.track
 node_track_pod() {
-    local addr="$NODE/state/io.containerd.runtime.v2.task/k8s.io/$1/address"
-    [ -f "$addr" ] && sed 's|^unix://||' "$addr" >>"$E2E_SHIM_LIST"
+    # The shim names its socket by the SHA-256 of containerd's address, the
+    # namespace and the sandbox id (containerd pkg/shim CreateSocketAddress).
+    local sum
+    sum=$(printf '%s' "$NODE/containerd.sock/k8s.io/$1" | sha256sum | cut -d' ' -f1)
+    echo "socket /run/containerd/s/$sum" >>"$E2E_TRACK"
+    ip -o link show master "$E2E_BRIDGE" 2>/dev/null |
+        awk -F': ' '{ sub(/@.*/, "", $2); print "link " $2 }' >>"$E2E_TRACK"
     return 0
 }
-node_shim_sockets() { [ -f "$E2E_SHIM_LIST" ] && sort -u "$E2E_SHIM_LIST"; }
+node_tracked() { [ -f "$E2E_TRACK" ] && awk -v k="$1" '$1 == k { print $2 }' "$E2E_TRACK" | sort -u; }
 
 # Processes that belong to this node: containerd, shims, the plugin
 # (by their command line or executable) and container processes (by cgroup).
@@ -276,7 +282,7 @@ node_force_clean() {
     done
     ip link del "$E2E_BRIDGE" 2>/dev/null
     rm -f /var/lib/cni/results/"$E2E_NET_NAME"-* 2>/dev/null
-    for p in $(node_shim_sockets); do
+    for p in $(node_tracked socket); do
         # A shim killed by SIGKILL cannot remove its socket.
         [ -S "$p" ] && rm -f "$p"
     done
@@ -305,9 +311,9 @@ node_leaks() {
     for p in $(node_pids); do leaks+=("process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"); done
     for m in $(node_cgroup_dirs); do leaks+=("cgroup $m"); done
     ip link show "$E2E_BRIDGE" >/dev/null 2>&1 && leaks+=("interface $E2E_BRIDGE")
-    [ -n "$(ip -o link show master "$E2E_BRIDGE" 2>/dev/null)" ] && leaks+=("veths on $E2E_BRIDGE")
+    for p in $(node_tracked link); do ip link show "$p" >/dev/null 2>&1 && leaks+=("interface $p"); done
     for p in /var/lib/cni/results/"$E2E_NET_NAME"-*; do [ -e "$p" ] && leaks+=("CNI cache $p"); done
-    for p in $(node_shim_sockets); do [ -e "$p" ] && leaks+=("shim socket $p"); done
+    for p in $(node_tracked socket); do [ -e "$p" ] && leaks+=("shim socket $p"); done
     [ -n "$NODE" ] && [ -e "$NODE" ] && leaks+=("directory $NODE")
     [ ${#leaks[@]} -eq 0 ] && return 0
     printf 'leak: %s\n' "${leaks[@]}"

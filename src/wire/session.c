@@ -344,8 +344,9 @@ static int serve_remove_pod(struct nri_session *s, uint32_t stream, ProtobufCMes
     return serve_pod_gone(s, stream, msg, "RemovePodSandbox");
 }
 
-/* Runtimes before NRI v0.11 deliver the events without a reply payload
- * through StateChange instead of the dedicated methods. */
+/* NRI before v0.12 (containerd 2.2) has no dedicated RemoveContainer,
+ * StopPodSandbox and RemovePodSandbox methods: it sends StateChange. v0.12
+ * falls back to StateChange only for a plugin that answers Unimplemented. */
 static int serve_state_change(struct nri_session *s, uint32_t stream, ProtobufCMessage **msg)
 {
     const Nri__Pkg__Api__V1alpha1__StateChangeEvent *ev = (void *)*msg;

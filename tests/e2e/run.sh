@@ -3,8 +3,7 @@
 # plugin pre-started by containerd (and then external), pods driven through
 # crictl as the kubelet would. Every scenario asserts from inside the
 # container (crictl exec) and from its OCI spec (crictl inspect), and prints
-# "PASS: name" or "FAIL: name" with the reason; a scenario whose premise does
-# not hold on this machine prints "SKIP: name: why". Exits 1 on any failure.
+# "PASS: name" or "FAIL: name" with the reason. Exits 1 on any failure.
 #
 #   tests/e2e/run.sh [SCENARIO...]    (root; `make e2e` runs them all)
 set -uo pipefail
@@ -20,35 +19,32 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 passed=0 failed=0
 
-# scenario NAME FUNCTION: runs FUNCTION in a subshell (fail ends only it),
-# then removes whatever pods it left so scenarios stay independent.
+# scenario NAME FUNCTION: runs FUNCTION in a subshell (fail ends only it).
+# On a live node it then removes whatever pods the scenario left and, after a
+# failure, shows the logs and brings containerd and the plugin back, so that
+# scenarios stay independent.
 scenario() {
-    local name=$1 fn=$2 started=$SECONDS rc
+    local name=$1 fn=$2 started=$SECONDS ok=1
     if [ ${#selected[@]} -gt 0 ] && [ "$fn" != s_teardown_leaves_nothing ] &&
         ! printf '%s\n' "${selected[@]}" | grep -qx "$name"; then
         return 0
     fi
     echo "--- $name"
-    ("$fn")
-    rc=$?
-    if [ $rc -eq 0 ]; then
+    ("$fn") || ok=0
+    if [ $ok -eq 1 ]; then
         echo "PASS: $name ($((SECONDS - started)) s)"
         passed=$((passed + 1))
-    elif [ $rc -eq 77 ]; then
-        : # skipped; the scenario printed its SKIP line
     else
         echo "FAIL: $name"
         failed=$((failed + 1))
+    fi
+    [ -d "$NODE" ] || return 0
+    if [ $ok -eq 0 ]; then
         node_dump_logs
         node_ensure_up || log "could not bring the node back up after $name"
     fi
     ncrictl rmp --all --force >/dev/null 2>&1
     return 0
-}
-
-skip() {
-    echo "SKIP: $*"
-    exit 77
 }
 
 node_dump_logs() {

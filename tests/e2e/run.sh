@@ -202,6 +202,30 @@ s_same_user_shares_namespace() {
     expect_eq "containers using $ns1 in uid-mapper status" "$users" "$(jq -cn --arg a "$c1" --arg b "$c2" '[$a, $b] | sort')"
 }
 
+# Two users in one pod: two pinned namespaces, one set of pod mounts that
+# must outlive the first container's removal.
+s_two_users_in_one_pod() {
+    local pod c1 c2 ns1 ns2
+    pod=$(pod_run twousers) || fail "crictl runp failed"
+    c1=$(ctr_run "$pod" app nonroot) || fail "the 65532 container did not start"
+    c2=$(ctr_run "$pod" sidecar root user=1000) || fail "the 1000 container did not start"
+    expect_mapped "$c1"
+    expect_mapped "$c2"
+    ns1=$(ctr_userns_path "$c1")
+    ns2=$(ctr_userns_path "$c2")
+    [ "$ns1" != "$ns2" ] || fail "users 65532 and 1000 share the pinned namespace $ns1"
+    expect_eq "/sys mount source of both containers" \
+        "$(ctr_spec "$c2" | jq -r '.mounts[] | select(.destination == "/sys") | .source')" \
+        "$(ctr_spec "$c1" | jq -r '.mounts[] | select(.destination == "/sys") | .source')"
+    { ncrictl stop "$c1" >/dev/null && ncrictl rm "$c1" >/dev/null; } || fail "removing the 65532 container failed"
+    expect_eq "/sys/class/net in the remaining container" \
+        "$(in_ctr "$c2" ls /sys/class/net | tr '\n' ' ')" "eth0 lo "
+    expect_eq "pinned namespaces once the 65532 container is gone" \
+        "$(plugin_status | jq -c '[.namespaces[].path]')" "$(jq -cn --arg p "$ns2" '[$p]')"
+    pod_remove "$pod" || fail "removing the pod failed"
+    expect_released
+}
+
 s_removed_pods_release_namespaces() {
     local p1 p2 c1 ns
     p1=$(pod_run release1) || fail "crictl runp failed"
@@ -312,7 +336,7 @@ run_node prestarted \
     image-user-65532 run-as-user-1000-with-groups image-file-owned-by-1000 \
     mapped-root-cannot-mknod mapped-root-cannot-touch-node-net-or-sysfs \
     host-network-not-mapped shared-pid-namespace opt-out-annotation \
-    same-user-shares-namespace removed-pods-release-namespaces \
+    same-user-shares-namespace two-users-in-one-pod removed-pods-release-namespaces \
     plugin-killed-and-restarted containerd-restart
 run_node external image-user-65532 plugin-killed-and-restarted containerd-restart
 

@@ -27,8 +27,11 @@ E2E_CGROUP=uid-mapper-e2e
 E2E_LOCK=/run/lock/uid-mapper-e2e.lock
 E2E_POOL=${E2E_POOL:-0-2047}
 E2E_PLUGIN_NAME=00-uid-mapper
-# The plugin under test (UID_MAPPER_BIN overrides, e.g. a build elsewhere).
-E2E_PLUGIN_BIN=${UID_MAPPER_BIN:-$E2E_REPO/build/uid-mapper}
+# The plugin under test: $BUILD/uid-mapper (BUILD as in the Makefile, default
+# build/), or UID_MAPPER_BIN.
+E2E_BUILD=${BUILD:-build}
+case $E2E_BUILD in /*) ;; *) E2E_BUILD=$E2E_REPO/$E2E_BUILD ;; esac
+E2E_PLUGIN_BIN=${UID_MAPPER_BIN:-$E2E_BUILD/uid-mapper}
 # Where each node's logs (containerd, plugin, image import) are kept.
 E2E_LOG_DIR=${E2E_LOG_DIR:-$E2E_REPO/build/results/e2e-nodes}
 

@@ -37,7 +37,8 @@ flock 9
 
 # build NAME VERSION BUILD_FUNCTION: runs BUILD_FUNCTION with a scratch bin
 # dir as $1 and moves it into place only when it succeeded, so an interrupted
-# build never looks cached.
+# build never looks cached. (errexit is off inside the function, which runs as
+# an if condition: each build step says `|| return`.)
 build() {
     local name=$1 version=$2 fn=$3 dest="$cache/$1-$2"
     [ -d "$dest/bin" ] && return 0
@@ -56,7 +57,7 @@ build_containerd() {
     local pkg=github.com/containerd/containerd/v2
     local ldflags="-X $pkg/version.Version=$2 -X $pkg/version.Package=$pkg"
     GOBIN=$1 go install -tags urfave_cli_no_docs -ldflags "$ldflags" \
-        "$pkg/cmd/containerd@$2" "$pkg/cmd/ctr@$2"
+        "$pkg/cmd/containerd@$2" "$pkg/cmd/ctr@$2" || return
     # The shim runs in every pod: containerd builds it static, without cgo.
     GOBIN=$1 CGO_ENABLED=0 go install -tags "urfave_cli_no_docs no_grpc" \
         -ldflags "$ldflags" "$pkg/cmd/containerd-shim-runc-v2@$2"
@@ -77,11 +78,10 @@ build_crictl() {
     dir=$(go mod download -json "$mod@$2" | jq -r '.Dir // empty')
     [ -n "$dir" ] || die "go mod download $mod@$2 found no module"
     work=$(mktemp -d)
-    cp -r "$dir/." "$work"
-    chmod -R u+w "$work"
-    (cd "$work" && go build -o "$1/crictl" \
-        -ldflags "-X $mod/pkg/version.Version=$2" ./cmd/crictl)
-    local rc=$?
+    local rc=0
+    { cp -r "$dir/." "$work" && chmod -R u+w "$work" &&
+        (cd "$work" && go build -o "$1/crictl" \
+            -ldflags "-X $mod/pkg/version.Version=$2" ./cmd/crictl); } || rc=$?
     rm -rf "$work"
     return $rc
 }

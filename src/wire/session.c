@@ -64,16 +64,15 @@ static int reply(struct nri_session *s, uint32_t stream, int code,
 
     if (code == TTRPC_OK && payload) {
         size_t len = protobuf_c_message_get_packed_size(payload);
-        if (len > TTRPC_MAX_MESSAGE - 64) { /* room for the envelope */
+        if (!(packed = malloc(len ? len : 1)))
+            return -1;
+        protobuf_c_message_pack(payload, packed);
+        resp.payload.data = packed;
+        resp.payload.len = len;
+        if (protobuf_c_message_get_packed_size(&resp.base) > TTRPC_MAX_MESSAGE) {
             code = TTRPC_RESOURCE_EXHAUSTED;
             msg = "uid-mapper: reply exceeds the 4 MiB ttrpc message limit";
             log_error("%s", msg);
-        } else if (len > 0) {
-            if (!(packed = malloc(len)))
-                return -1;
-            protobuf_c_message_pack(payload, packed);
-            resp.payload.data = packed;
-            resp.payload.len = len;
         }
     }
     if (code != TTRPC_OK) {

@@ -19,6 +19,7 @@ struct rec {
     char ids[256]; /* ids of synchronized pods then containers, space separated */
     char last_ctr[64];
     bool fail_configure, fail_create, add_mount;
+    size_t mount_source_len; /* with add_mount: a source path this long */
 };
 
 static int h_configure(void *ctx, const char *config, const char *runtime_name,
@@ -67,6 +68,11 @@ static int h_create(void *ctx, const nri_pod *pod, const nri_container *ctr,
         nri__pkg__api__v1alpha1__mount__init(m);
         m->destination = strdup("/sys");
         m->type = strdup("bind");
+        if (r->mount_source_len) {
+            m->source = malloc(r->mount_source_len + 1);
+            memset(m->source, 'a', r->mount_source_len);
+            m->source[r->mount_source_len] = '\0';
+        }
         adj->mounts = malloc(sizeof(*adj->mounts));
         adj->mounts[0] = m;
         adj->n_mounts = 1;
@@ -352,6 +358,22 @@ TEST(create_container_returns_the_handlers_adjustment)
     teardown(&f);
 }
 
+TEST(reply_over_the_message_limit_becomes_resource_exhausted)
+{
+    struct fixture f;
+    setup(&f, NULL);
+    f.rec.add_mount = true;
+    f.rec.mount_source_len = TTRPC_MAX_MESSAGE;
+    create(&f, 1, "nginx");
+    CHECK(exchange(&f) == 0);
+    f.rec.mount_source_len = 0;
+    create(&f, 3, "nginx"); /* the connection still serves */
+    CHECK(exchange(&f) == 0);
+    CHECK_EQ_U(peer_status(peer_reply(&f.peer, 1)), TTRPC_RESOURCE_EXHAUSTED);
+    CHECK_EQ_U(peer_status(peer_reply(&f.peer, 3)), TTRPC_OK);
+    teardown(&f);
+}
+
 TEST(create_container_failure_carries_the_reason)
 {
     struct fixture f;
@@ -554,6 +576,7 @@ int main(void)
     RUN(rejected_configuration_fails_configure);
     RUN(split_synchronize_is_delivered_once_complete);
     RUN(create_container_returns_the_handlers_adjustment);
+    RUN(reply_over_the_message_limit_becomes_resource_exhausted);
     RUN(create_container_failure_carries_the_reason);
     RUN(unknown_fields_from_newer_runtimes_are_ignored);
     RUN(removal_events_reach_the_handlers);

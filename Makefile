@@ -53,11 +53,11 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/wire/%.proto | $(DEPS_STAMP)
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -Wshadow,$(CFLAGS)) -MMD -c -o $@ $<
+	$(CC) $(filter-out -Wshadow,$(CFLAGS)) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c $(GEN_H) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libuidmapper.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

@@ -86,8 +86,10 @@ int census_take(struct tree *t, struct id_census *uids, struct id_census *gids)
         census_free(gids);
         return -1;
     }
-    qsort(uids->v, uids->n, sizeof(*uids->v), by_id);
-    qsort(gids->v, gids->n, sizeof(*gids->v), by_id);
+    if (uids->n) /* v is NULL when empty, which qsort may not be given */
+        qsort(uids->v, uids->n, sizeof(*uids->v), by_id);
+    if (gids->n)
+        qsort(gids->v, gids->n, sizeof(*gids->v), by_id);
     return 0;
 }
 

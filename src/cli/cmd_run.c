@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "plugin/config.h"
 #include "plugin/mapper.h"
 #include "plugin/stub.h"
 
@@ -28,7 +29,7 @@
 #define BACKOFF_MAX_MS 5000
 
 /* The handler set the plugin serves with; the policy is mapper_install. */
-static void (*const install_handlers)(struct nri_handlers *) = nri_passthrough_handlers;
+static void (*const install_handlers)(struct nri_handlers *) = mapper_install;
 
 /* ---- Options ---- */
 
@@ -183,6 +184,16 @@ static char *read_config(const char *path)
         return NULL;
     }
     text[n] = '\0';
+
+    /* Refuse a bad file now rather than at every (re)connection. */
+    struct mapper_config cfg;
+    char err[512];
+    if (config_parse(text, &cfg, err, sizeof(err)) != 0) {
+        log_error("--config %s: %s", path, err);
+        free(text);
+        return NULL;
+    }
+    config_free(&cfg);
     return text;
 }
 

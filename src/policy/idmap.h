@@ -6,6 +6,10 @@
 
 /* The kernel accepts at most this many lines in uid_map/gid_map (since 4.15). */
 #define IDMAP_MAX_EXTENTS 340
+/* ...and takes a map in a single write shorter than a page (4096 bytes on
+ * the architectures containerd supports), so a long map of large IDs can be
+ * refused even under 340 lines. */
+#define IDMAP_MAX_TEXT 4095
 
 /* The largest valid ID: (uid_t)-1 means "no ID" to the kernel. */
 #define IDMAP_MAX_ID UINT32_C(4294967294)

@@ -286,6 +286,10 @@ enum plan_status plan_map(const struct id_pool *pool,
 
     out->map.n = ne;
     memcpy(out->map.e, w.extents, ne * sizeof(*w.extents));
+    char text[IDMAP_MAX_TEXT + 1];
+    status = PLAN_MAP_TOO_LONG;
+    if (idmap_format(&out->map, text, sizeof(text)) < 0)
+        goto out;
     out->ncollisions = noutside;
     out->collisions = w.collisions;
     w.collisions = NULL;
@@ -318,6 +322,9 @@ const char *plan_strerror(enum plan_status s)
                "use a pool with fewer ranges or fewer extra IDs";
     case PLAN_NO_MEMORY:
         return "out of memory";
+    case PLAN_MAP_TOO_LONG:
+        return "the map would be longer than the 4095 bytes the kernel takes in one write: "
+               "use a pool with fewer ranges or fewer extra IDs";
     case PLAN_INVALID_ID:
         return "an ID is 4294967295, which the kernel reserves as \"no ID\"";
     }

@@ -26,6 +26,7 @@ enum plan_status {
     PLAN_TOO_MANY_EXTENTS, /* the map would need more than 340 lines */
     PLAN_NO_MEMORY,
     PLAN_INVALID_ID, /* an ID above IDMAP_MAX_ID, which no map can hold */
+    PLAN_MAP_TOO_LONG, /* the map text would exceed IDMAP_MAX_TEXT bytes */
 };
 
 /* Computes the map for one container. required: the uid, or the gid then

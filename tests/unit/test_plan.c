@@ -157,6 +157,29 @@ TEST(the_340_extent_limit)
     id_plan_release(&plan);
 }
 
+/* The kernel takes a map in one write shorter than a page: 200 ranges of
+ * ten-digit IDs are under 340 lines but about 4800 bytes of text. */
+TEST(the_one_page_limit)
+{
+    char spec[8192], *s = spec, err[256];
+    for (size_t i = 0; i < 200; i++)
+        s += sprintf(s, "%s%zu-%zu", i ? "," : "", 4000000000u + 4 * i, 4000000000u + 4 * i + 2);
+    struct id_pool pool;
+    struct id_plan plan;
+    CHECK_EQ_U(pool_parse_ranges(spec, &pool, err, sizeof(err)), 0);
+    CHECK_EQ_U(plan_map(&pool, NULL, 0, NULL, 0, &plan), PLAN_MAP_TOO_LONG);
+    CHECK(plan.collisions == NULL);
+
+    /* 150 such ranges (3600 bytes) still fit */
+    s = spec;
+    for (size_t i = 0; i < 150; i++)
+        s += sprintf(s, "%s%zu-%zu", i ? "," : "", 4000000000u + 4 * i, 4000000000u + 4 * i + 2);
+    CHECK_EQ_U(pool_parse_ranges(spec, &pool, err, sizeof(err)), 0);
+    CHECK_EQ_U(plan_map(&pool, NULL, 0, NULL, 0, &plan), PLAN_OK);
+    CHECK_EQ_U(plan.map.n, 150);
+    id_plan_release(&plan);
+}
+
 TEST(the_invalid_id_is_refused)
 {
     struct id_pool pool;
@@ -169,7 +192,7 @@ TEST(the_invalid_id_is_refused)
 
 TEST(every_status_has_a_message)
 {
-    for (int s = PLAN_OK; s <= PLAN_INVALID_ID; s++)
+    for (int s = PLAN_OK; s <= PLAN_MAP_TOO_LONG; s++)
         CHECK(strcmp(plan_strerror((enum plan_status)s), "unknown plan status") != 0);
 }
 
@@ -177,6 +200,7 @@ int main(void)
 {
     RUN(table);
     RUN(the_340_extent_limit);
+    RUN(the_one_page_limit);
     RUN(the_invalid_id_is_refused);
     RUN(every_status_has_a_message);
     return unit_done();

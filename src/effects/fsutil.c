@@ -1,5 +1,6 @@
 #include "effects/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -131,4 +132,22 @@ bool fs_safe_name(const char *s)
     size_t len = strlen(s);
     return len > 0 && len <= 255 && s[0] != '.' &&
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
+int fs_foreach_entry(const char *parent, const char *sub,
+                     int (*fn)(const char *name, void *arg), void *arg)
+{
+    char dir[PATH_MAX];
+    if (fs_path(dir, sizeof(dir), "%s/%s", parent, sub) < 0)
+        return -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)))
+        if (fs_safe_name(de->d_name))
+            rc = fn(de->d_name, arg);
+    closedir(d);
+    return rc;
 }

@@ -26,3 +26,10 @@ void fs_unmount_all(const char *path);
  * [A-Za-z0-9_.-], not starting with '.'? IDs from the runtime are checked
  * with this before they name anything under the state directory. */
 bool fs_safe_name(const char *s);
+
+/* Calls fn for each entry of the directory parent/sub whose name passes
+ * fs_safe_name() (so never "." or ".."), in no particular order; stops at
+ * and returns fn's first non-zero result. A missing directory is empty;
+ * -1 with errno when it cannot be opened. */
+int fs_foreach_entry(const char *parent, const char *sub,
+                     int (*fn)(const char *name, void *arg), void *arg);

@@ -1,6 +1,5 @@
 #include "effects/podmounts.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -126,17 +125,5 @@ fail:
 int podmounts_foreach(const char *state_dir, int (*fn)(const char *pod_id, void *arg),
                       void *arg)
 {
-    char dir[PATH_MAX];
-    if (fs_path(dir, sizeof(dir), "%s/pods", state_dir) < 0)
-        return -1;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    int rc = 0;
-    struct dirent *de;
-    while (rc == 0 && (de = readdir(d)))
-        if (fs_safe_name(de->d_name))
-            rc = fn(de->d_name, arg);
-    closedir(d);
-    return rc;
+    return fs_foreach_entry(state_dir, "pods", fn, arg);
 }

@@ -1,6 +1,5 @@
 #include "effects/userns.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -413,48 +412,57 @@ static bool entry_owner(const char *entry, char name[USERNS_NAME_MAX])
            (*rest == '\0' || strcmp(rest, ".map") == 0 || strcmp(rest, ".map.tmp") == 0);
 }
 
+struct recovery {
+    const char *state_dir;
+    int removed;
+};
+
+/* Removes entry if it is a stray .map.tmp or part of a half-made namespace;
+ * never stops the walk, so one bad entry cannot shield the others. */
+static int recover_entry(const char *entry, void *arg)
+{
+    struct recovery *r = arg;
+    char name[USERNS_NAME_MAX], tmp[PATH_MAX];
+    if (!entry_owner(entry, name))
+        return 0;
+    if (has_suffix(entry, ".map.tmp")) {
+        if (fs_path(tmp, sizeof(tmp), "%s/userns/%s", r->state_dir, entry) == 0 &&
+            unlink(tmp) == 0)
+            r->removed++;
+        return 0;
+    }
+    if (inspect(r->state_dir, name, NULL) == ENTRY_BROKEN &&
+        remove_entry(r->state_dir, name) == 0)
+        r->removed++;
+    return 0;
+}
+
 int userns_recover(const char *state_dir)
 {
-    char dir[PATH_MAX];
-    if (fs_path(dir, sizeof(dir), "%s/userns", state_dir) < 0)
+    struct recovery r = {state_dir, 0};
+    if (fs_foreach_entry(state_dir, "userns", recover_entry, &r) < 0)
         return -1;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    int removed = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        char name[USERNS_NAME_MAX], tmp[PATH_MAX];
-        if (!entry_owner(de->d_name, name))
-            continue;
-        if (has_suffix(de->d_name, ".map.tmp")) {
-            if (fs_path(tmp, sizeof(tmp), "%s/%s", dir, de->d_name) == 0 && unlink(tmp) == 0)
-                removed++;
-            continue;
-        }
-        if (inspect(state_dir, name, NULL) == ENTRY_BROKEN && remove_entry(state_dir, name) == 0)
-            removed++;
-    }
-    closedir(d);
-    return removed;
+    return r.removed;
+}
+
+struct visit {
+    const char *state_dir;
+    int (*fn)(const char *name, void *arg);
+    void *arg;
+};
+
+static int visit_complete(const char *entry, void *arg)
+{
+    const struct visit *v = arg;
+    char name[USERNS_NAME_MAX];
+    if (entry_owner(entry, name) && strcmp(name, entry) == 0 &&
+        inspect(v->state_dir, name, NULL) == ENTRY_COMPLETE)
+        return v->fn(name, v->arg);
+    return 0;
 }
 
 int userns_foreach(const char *state_dir, int (*fn)(const char *name, void *arg), void *arg)
 {
-    char dir[PATH_MAX];
-    if (fs_path(dir, sizeof(dir), "%s/userns", state_dir) < 0)
-        return -1;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    int rc = 0;
-    struct dirent *de;
-    while (rc == 0 && (de = readdir(d))) {
-        char name[USERNS_NAME_MAX];
-        if (entry_owner(de->d_name, name) && strcmp(name, de->d_name) == 0 &&
-            inspect(state_dir, name, NULL) == ENTRY_COMPLETE)
-            rc = fn(name, arg);
-    }
-    closedir(d);
-    return rc;
+    struct visit v = {state_dir, fn, arg};
+    return fs_foreach_entry(state_dir, "userns", visit_complete, &v);
 }

@@ -1,6 +1,11 @@
-/* Big-endian 32-bit fields, as both NRI's mux and ttrpc put them on the wire. */
+/* Fixed-size big-endian headers, as both NRI's mux and ttrpc put them on the
+ * wire: their 32-bit fields, and gathering one from a byte stream that may
+ * split it anywhere. */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint32_t be32_get(const uint8_t *p)
 {
@@ -14,4 +19,19 @@ static inline void be32_put(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+/* Moves bytes from the front of *data (*len of them) into hdr until it holds
+ * size bytes (*have so far), advancing *data and *len. True once complete. */
+static inline bool gather_header(uint8_t *hdr, size_t size, size_t *have,
+                                 const uint8_t **data, size_t *len)
+{
+    size_t take = size - *have;
+    if (take > *len)
+        take = *len;
+    memcpy(hdr + *have, *data, take);
+    *have += take;
+    *data += take;
+    *len -= take;
+    return *have == size;
 }

@@ -22,14 +22,7 @@ int mux_feed(struct mux_reader *r, const uint8_t *data, size_t len,
 {
     while (len > 0) {
         if (r->remaining == 0) {
-            size_t take = MUX_HEADER_LEN - r->hdr_len;
-            if (take > len)
-                take = len;
-            memcpy(r->hdr + r->hdr_len, data, take);
-            r->hdr_len += take;
-            data += take;
-            len -= take;
-            if (r->hdr_len < MUX_HEADER_LEN)
+            if (!gather_header(r->hdr, MUX_HEADER_LEN, &r->hdr_len, &data, &len))
                 return 0;
             r->hdr_len = 0;
             r->conn = be32_get(r->hdr);

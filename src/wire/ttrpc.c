@@ -60,14 +60,7 @@ int ttrpc_feed(struct ttrpc_reader *r, const uint8_t *data, size_t len,
         if (!r->in_body) {
             if (len == 0)
                 return 0;
-            size_t take = TTRPC_HEADER_LEN - r->hdr_len;
-            if (take > len)
-                take = len;
-            memcpy(r->hdr + r->hdr_len, data, take);
-            r->hdr_len += take;
-            data += take;
-            len -= take;
-            if (r->hdr_len < TTRPC_HEADER_LEN)
+            if (!gather_header(r->hdr, TTRPC_HEADER_LEN, &r->hdr_len, &data, &len))
                 return 0;
             start_body(r);
         }

@@ -1,6 +1,5 @@
 #include "plugin/registry.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -202,6 +201,21 @@ static int load_one(struct registry *r, const char *id)
     return rc;
 }
 
+/* Loads one record; a bad one is logged and skipped so that it cannot hide
+ * the others. */
+static int load_entry(const char *id, void *arg)
+{
+    struct registry *r = arg;
+    size_t len = strlen(id);
+    if (len > 4 && strcmp(id + len - 4, ".tmp") == 0)
+        return 0; /* a write interrupted before its rename */
+    if (load_one(r, id) < 0)
+        log_warn("ignoring container record %s/containers/%s: %s; remove it if no such "
+                 "container runs", r->state_dir, id,
+                 errno == EINVAL ? "not a uid-mapper record" : strerror(errno));
+    return 0;
+}
+
 int registry_load(struct registry *r, const char *state_dir, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
@@ -209,30 +223,10 @@ int registry_load(struct registry *r, const char *state_dir, char *err, size_t e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    char dir[PATH_MAX];
-    if (fs_path(dir, sizeof(dir), "%s/containers", state_dir) < 0) {
-        snprintf(err, errlen, "%s/containers: path too long", state_dir);
+    if (fs_foreach_entry(state_dir, "containers", load_entry, r) < 0) {
+        snprintf(err, errlen, "reading %s/containers: %s", state_dir, strerror(errno));
         registry_free(r);
         return -1;
     }
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "reading %s: %s", dir, strerror(errno));
-        registry_free(r);
-        return -1;
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        if (!fs_safe_name(de->d_name) || (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0))
-            continue; /* a write interrupted before its rename */
-        if (load_one(r, de->d_name) < 0)
-            log_warn("ignoring container record %s/%s: %s; remove it if no such container "
-                     "runs", dir, de->d_name,
-                     errno == EINVAL ? "not a uid-mapper record" : strerror(errno));
-    }
-    closedir(d);
     return 0;
 }

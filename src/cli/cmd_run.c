@@ -28,9 +28,6 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 
-/* The handler set the plugin serves with; the policy is mapper_install. */
-static void (*const install_handlers)(struct nri_handlers *) = mapper_install;
-
 /* ---- Options ---- */
 
 struct run_options {
@@ -162,7 +159,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     }
     return 0;
 }
-
 
 /* Reads the whole --config file; NULL (and a logged reason) on failure. */
 static char *read_config(const char *path)
@@ -320,7 +316,7 @@ int cmd_run(int argc, char **argv)
     setup_signals(&wait_mask);
 
     struct nri_handlers handlers;
-    install_handlers(&handlers);
+    mapper_install(&handlers);
     struct nri_stub_options stub = {
         .name = o.name,
         .idx = o.idx,

@@ -20,7 +20,6 @@ void log_init(const char *ident, bool to_syslog)
 }
 
 void log_set_level(enum log_level level) { current = level; }
-enum log_level log_get_level(void) { return current; }
 
 int log_level_parse(const char *s, enum log_level *out)
 {

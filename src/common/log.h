@@ -8,7 +8,6 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *ident, bool to_syslog);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 /* Parses "error", "warn", "info" or "debug"; returns -1 on anything else. */
 int log_level_parse(const char *s, enum log_level *out);
 

@@ -30,20 +30,6 @@ void nri_adjustment_free(nri_adjustment *adj)
         protobuf_c_message_free_unpacked(&adj->base, NULL);
 }
 
-static int passthrough_configure(void *ctx, const char *config, const char *runtime_name,
-                                 const char *runtime_version, struct nri_error *err)
-{
-    (void)ctx, (void)config, (void)runtime_name, (void)runtime_version, (void)err;
-    log_warn("no id-mapping policy is built in: containers run unchanged");
-    return 0;
-}
-
-void nri_passthrough_handlers(struct nri_handlers *out)
-{
-    /* Handlers left NULL are the stub's no-ops. */
-    *out = (struct nri_handlers){.configure = passthrough_configure};
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;

@@ -49,10 +49,6 @@ struct nri_handlers {
 /* Frees everything a create_container handler added to an adjustment. */
 void nri_adjustment_free(nri_adjustment *adj);
 
-/* A plugin without policy: accepts any configuration (warning that nothing
- * is enforced) and leaves every container unchanged. */
-void nri_passthrough_handlers(struct nri_handlers *out);
-
 /* ---- Serving one runtime connection (plugin/stub.c) ---- */
 
 struct nri_stub_options {

@@ -223,12 +223,13 @@ static const struct key_handler {
     {"log_level", set_log_level},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define KNOWN_KEYS \
+    "pool, extra_uids, extra_gids, state_dir, skip_namespaces, on_error, log_level"
 
 static int parse_root(struct parse_ctx *p, const yaml_node_t *root)
 {
     if (root->type != YAML_MAPPING_NODE)
-        return fail(p, "expected a mapping of keys (pool, extra_uids, extra_gids, "
-                       "state_dir, skip_namespaces, on_error, log_level), got %s",
+        return fail(p, "expected a mapping of keys (" KNOWN_KEYS "), got %s",
                     node_kind(root));
     bool seen[NKEYS] = {false};
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
@@ -242,8 +243,7 @@ static int parse_root(struct parse_ctx *p, const yaml_node_t *root)
         while (i < NKEYS && strcmp(keys[i].key, name) != 0)
             i++;
         if (i == NKEYS)
-            return fail(p, "unknown key \"%s\" (known: pool, extra_uids, extra_gids, "
-                           "state_dir, skip_namespaces, on_error, log_level)", name);
+            return fail(p, "unknown key \"%s\" (known: " KNOWN_KEYS ")", name);
         if (seen[i])
             return fail(p, "key \"%s\" is given more than once", name);
         seen[i] = true;
@@ -251,6 +251,12 @@ static int parse_root(struct parse_ctx *p, const yaml_node_t *root)
             return -1;
     }
     return 0;
+}
+
+static int syntax_error(struct parse_ctx *p, const yaml_parser_t *parser)
+{
+    return fail(p, "invalid YAML at line %zu: %s", parser->problem_mark.line + 1,
+                parser->problem ? parser->problem : "parse error");
 }
 
 static int parse_text(struct parse_ctx *p, const char *text)
@@ -263,8 +269,7 @@ static int parse_text(struct parse_ctx *p, const char *text)
 
     int rc = 0;
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = fail(p, "invalid YAML at line %zu: %s", parser.problem_mark.line + 1,
-                  parser.problem ? parser.problem : "parse error");
+        rc = syntax_error(p, &parser);
         yaml_parser_delete(&parser);
         return rc;
     }
@@ -277,8 +282,7 @@ static int parse_text(struct parse_ctx *p, const char *text)
     /* A second document ("---") would be ignored by the loop above; say so. */
     if (rc == 0) {
         if (!yaml_parser_load(&parser, &doc)) {
-            rc = fail(p, "invalid YAML at line %zu: %s", parser.problem_mark.line + 1,
-                      parser.problem ? parser.problem : "parse error");
+            rc = syntax_error(p, &parser);
         } else {
             if (yaml_document_get_root_node(&doc))
                 rc = fail(p, "more than one YAML document; give one mapping of keys");

@@ -125,7 +125,7 @@ bool mapper_skip_reason(const struct mapper_config *cfg, const nri_pod *pod,
         snprintf(reason, len, "it uses the node's PID namespace (hostPID: true)");
     else if (uses_node_namespace(ctr, "ipc", "ipc"))
         snprintf(reason, len, "it uses the node's IPC namespace (hostIPC: true)");
-    else if (*find_namespace(ctr, "pid")->path)
+    else if (*find_namespace(ctr, "pid")->path) /* present: not hostPID */
         snprintf(reason, len, "it joins the pod's PID namespace (shareProcessNamespace: "
                               "true), which belongs to the node's user namespace, so "
                               "runc could not mount /proc for it");
@@ -250,7 +250,8 @@ static void release_pod_if_unused(struct mapper *m, const char *pod_id)
         return;
     char why[512];
     if (podmounts_release(m->cfg.state_dir, pod_id, why, sizeof(why)) < 0)
-        log_warn("cannot release the sysfs/mqueue mounts of pod %.12s: %s", pod_id, why);
+        log_warn("cannot release the sysfs/mqueue mounts of pod %.12s: %s; the next "
+                 "Synchronize retries", pod_id, why);
 }
 
 static void forget_container(struct mapper *m, const char *id)
@@ -452,8 +453,10 @@ static int place(struct mapper *m, const nri_pod *pod, const nri_container *ctr,
     const Nri__Pkg__Api__V1alpha1__LinuxNamespace *net = find_namespace(ctr, "network");
     const Nri__Pkg__Api__V1alpha1__LinuxNamespace *ipc = find_namespace(ctr, "ipc");
     char reason[768];
-    /* A namespace the container creates itself (no path) is owned by its
-     * new user namespace, where runc can mount sysfs/mqueue on its own. */
+    /* Both entries exist: mapper_skip_reason() passes only containers that
+     * have their own network and IPC namespaces. One the container creates
+     * itself (no path) is owned by its new user namespace, where runc can
+     * mount sysfs/mqueue on its own. */
     if (*net->path && podmounts_ensure_sysfs(m->cfg.state_dir, pod->id, net->path, pl->sys,
                                              sizeof(pl->sys), reason, sizeof(reason)) < 0) {
         log_warn("%s: falling back to a read-only bind of the node's /sys, which shows "
@@ -564,8 +567,8 @@ static void on_remove_pod(void *ctx, const nri_pod *pod)
     if (!m->configured)
         return;
     if (podmounts_release(m->cfg.state_dir, pod->id, why, sizeof(why)) < 0)
-        log_warn("pod %s/%s: cannot release its sysfs/mqueue mounts: %s", pod->namespace_,
-                 pod->name, why);
+        log_warn("pod %s/%s: cannot release its sysfs/mqueue mounts: %s; the next "
+                 "Synchronize retries", pod->namespace_, pod->name, why);
 }
 
 static void on_disconnected(void *ctx)

@@ -130,17 +130,25 @@ int idmap_parse(const char *text, struct id_mapping *out, char *err, size_t errl
     if (check_overlap(x, n, 1, err, errlen) < 0 || check_overlap(x, n, 0, err, errlen) < 0)
         return -1;
 
-    /* Sorted by container_id now; merge runs that continue in both columns. */
-    out->n = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct id_extent *last = out->n ? &out->e[out->n - 1] : NULL;
-        if (last && range_end(last->container_id, last->size) == x[i].e.container_id &&
-            range_end(last->host_id, last->size) == x[i].e.host_id)
-            last->size += x[i].e.size;
-        else
-            out->e[out->n++] = x[i].e;
-    }
+    /* The first-column check left x sorted by container_id. */
+    for (size_t i = 0; i < n; i++)
+        out->e[i] = x[i].e;
+    out->n = idmap_merge_runs(out->e, n);
     return 0;
+}
+
+size_t idmap_merge_runs(struct id_extent *e, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct id_extent *last = m ? &e[m - 1] : NULL;
+        if (last && range_end(last->container_id, last->size) == e[i].container_id &&
+            range_end(last->host_id, last->size) == e[i].host_id)
+            last->size += e[i].size;
+        else
+            e[m++] = e[i];
+    }
+    return m;
 }
 
 int idmap_format(const struct id_mapping *m, char *buf, size_t len)

@@ -54,6 +54,10 @@ struct id_mapping {
  * Returns 0, or -1 with err naming the offending line. */
 int idmap_parse(const char *text, struct id_mapping *out, char *err, size_t errlen);
 
+/* Merges neighbours among n extents sorted by container_id that continue
+ * each other in both columns, in place; returns the new count. */
+size_t idmap_merge_runs(struct id_extent *e, size_t n);
+
 /* The pool of a map: union of its first-column (container_id) ranges, which
  * are the IDs valid inside the namespace the map belongs to. */
 void pool_from_mapping(const struct id_mapping *m, struct id_pool *out);

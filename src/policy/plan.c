@@ -185,16 +185,7 @@ static size_t identity_extents(const struct id_pool *pool, const uint32_t *displ
 static size_t sort_and_merge(struct id_extent *e, size_t n)
 {
     qsort(e, n, sizeof(*e), by_container);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m > 0 &&
-            (uint64_t)e[m - 1].container_id + e[m - 1].size == e[i].container_id &&
-            (uint64_t)e[m - 1].host_id + e[m - 1].size == e[i].host_id)
-            e[m - 1].size += e[i].size;
-        else
-            e[m++] = e[i];
-    }
-    return m;
+    return idmap_merge_runs(e, n);
 }
 
 /* Working memory of one plan, sized for k input IDs. */

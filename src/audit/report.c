@@ -3,21 +3,9 @@
 #include <inttypes.h>
 #include <stdbool.h>
 
-static const char *const kind_name[] = {[ID_UID] = "uid", [ID_GID] = "gid"};
+#include "common/json_out.h"
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
+static const char *const kind_name[] = {[ID_UID] = "uid", [ID_GID] = "gid"};
 
 /* Names from images (paths, tags) are untrusted: control bytes are shown
  * as \xHH so a crafted file name cannot rewrite the operator's terminal. */
@@ -53,7 +41,7 @@ void report_json(FILE *out, const struct audit_set *set, const struct verdict *v
     for (size_t i = 0; i < set->n; i++) {
         const struct image_audit *a = &set->v[i];
         fputs(i ? ",{\"ref\":" : "{\"ref\":", out);
-        json_string(out, a->ref);
+        json_put_string(out, a->ref);
         fprintf(out, ",\"user\":{\"uid\":%" PRIu32 ",\"gid\":%" PRIu32 "},\"uids\":",
                 a->user.uid, a->user.gid);
         json_census(out, &a->uids);
@@ -89,7 +77,7 @@ static bool in_list(const struct id_list *l, uint32_t id)
 static void image_user_text(FILE *out, const struct image_audit *a)
 {
     fprintf(out, "  user: ");
-    json_string(out, a->user_spec[0] ? a->user_spec : "");
+    json_put_string(out, a->user_spec[0] ? a->user_spec : "");
     fprintf(out, "%s -> uid %" PRIu32 ", gid %" PRIu32, a->user_spec[0] ? "" : " (root)",
             a->user.uid, a->user.gid);
     for (size_t i = 0; i < a->user.n_groups; i++)

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "common/json_out.h"
 #include "effects/userns.h"
 #include "plugin/config.h"
 #include "plugin/registry.h"
@@ -63,21 +64,6 @@ static int by_id(const void *a, const void *b)
                   ((const struct registry_entry *)b)->id);
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void json_mapping(const char *key, const struct id_mapping *m)
 {
     printf("\"%s\":[", key);
@@ -107,9 +93,9 @@ static void print_namespace(const char *state_dir, const char *name,
 
     if (json) {
         printf("%s{\"name\":", first ? "" : ",");
-        json_string(name);
+        json_put_string(stdout, name);
         printf(",\"path\":");
-        json_string(path);
+        json_put_string(stdout, path);
         putchar(',');
         json_mapping("uidMappings", &maps[0]);
         putchar(',');
@@ -128,13 +114,13 @@ static void print_namespace(const char *state_dir, const char *name,
             continue;
         if (json) {
             printf("%s{\"id\":", any ? "," : "");
-            json_string(e->id);
+            json_put_string(stdout, e->id);
             printf(",\"pod\":");
-            json_string(e->pod_name);
+            json_put_string(stdout, e->pod_name);
             printf(",\"namespace\":");
-            json_string(e->pod_namespace);
+            json_put_string(stdout, e->pod_namespace);
             printf(",\"name\":");
-            json_string(e->name);
+            json_put_string(stdout, e->name);
             putchar('}');
         } else {
             printf("    %.12s  %s/%s  %s\n", e->id, e->pod_namespace, e->pod_name, e->name);

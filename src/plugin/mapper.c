@@ -381,9 +381,10 @@ static int plan_one(const char *kind, const struct id_pool *pool, const uint32_t
     enum plan_status st = plan ? plan_map(pool, req, nreq, extra, nextra, plan)
                                : PLAN_NO_MEMORY;
     if (st != PLAN_OK) {
+        /* plan_strerror() carries the advice that fits the status. */
         snprintf(why, len, "cannot plan the %s map: %s (pool of %llu IDs, %zu required, "
-                           "%zu extra); widen pool or shorten extra_%ss",
-                 kind, plan_strerror(st), (unsigned long long)pool->size, nreq, nextra, kind);
+                           "%zu extra)", kind, plan_strerror(st),
+                 (unsigned long long)pool->size, nreq, nextra);
         free(plan);
         return -1;
     }

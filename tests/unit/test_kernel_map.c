@@ -115,7 +115,18 @@ static bool load_own_pool(const char *path, struct id_pool *pool)
     return true;
 }
 
-/* A plan for pool ∩ narrow; false when the pool misses the narrowing. */
+/* Is every ID of the narrowing in the test's own pool? One level down, as
+ * root of a 2048-ID node, some of the cases' pools do not exist. */
+static bool pool_within(const struct id_pool *own, const char *narrow)
+{
+    struct id_pool want, have = *own;
+    char err[256];
+    CHECK_EQ_U(pool_parse_ranges(narrow, &want, err, sizeof(err)), 0);
+    pool_intersect(&have, &want);
+    return have.size == want.size;
+}
+
+/* A plan for pool ∩ narrow; a pool that cannot be planned fails the test. */
 static bool plan_in(const struct id_pool *own, const char *narrow, const char *required,
                     const char *extra, struct id_plan *plan)
 {
@@ -135,6 +146,7 @@ static bool plan_in(const struct id_pool *own, const char *narrow, const char *r
     if (st != PLAN_OK)
         fprintf(stderr, "  no plan for pool %s: %s\n", narrow ? narrow : "(own)",
                 plan_strerror(st));
+    CHECK(st == PLAN_OK);
     return st == PLAN_OK;
 }
 
@@ -174,6 +186,7 @@ static const struct kernel_case cases[] = {
     {"0-2047", "65532", "65532", "", "", 3},                    /* issue example */
     {"0-2047", "0", "0,65534,1000650000", "65534", "5,2048", 3},
     {"1000-1999,5000-5999,70000-70099", "1000650000", "101,2047", "0", "0", 4},
+    {"100-599,1000-1499,2000-2047", "1000650000", "101,2047", "0", "0", 4}, /* ...in a node */
     {"4294967290-4294967294", "0", "7,4294967294", "", "", 2},   /* the top of the ID space */
     {NULL, "65532", "65532", "", "", 1},                        /* the whole own pool */
 };
@@ -182,6 +195,12 @@ TEST(kernel_accepts_planned_maps)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct kernel_case *k = &cases[i];
+        if (k->narrow && !(pool_within(&own_uid_pool, k->narrow) &&
+                           pool_within(&own_gid_pool, k->narrow))) {
+            printf("SKIP: %s:kernel_accepts_planned_maps[%s] (not within this namespace's IDs)\n",
+                   __FILE__, k->narrow);
+            continue;
+        }
         struct id_plan uid, gid;
         if (!plan_in(&own_uid_pool, k->narrow, k->uid, k->extra_uids, &uid))
             continue;

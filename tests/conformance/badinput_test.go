@@ -44,7 +44,7 @@ func createWorks(t *testing.T, b *BareRuntime) {
 // stays up. (A runtime falls back to StateChange on Unimplemented.)
 func TestUnimplementedKeepsConnection(t *testing.T) {
 	b, _ := LaunchBare(t, "00", "uid-mapper")
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 	pod := NewPod(testNamespace, "unimpl")
 	ctr := NewContainer(pod, "app")
 	calls := []struct {
@@ -69,7 +69,7 @@ func TestUnimplementedKeepsConnection(t *testing.T) {
 // InvalidArgument; the connection stays up.
 func TestGarbageProtobufGetsInvalidArgument(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 	garbage := map[string]interface{}{
 		// field 1 (pod) holds an endless varint
 		"bad varint": wrapperspb.Bytes(bytes.Repeat([]byte{0xff}, 12)),
@@ -97,7 +97,7 @@ func TestOversizedFrameExternalReconnects(t *testing.T) {
 	l, socket := ListenBare(t)
 	p := StartExternal(t, socket)
 	b := AcceptBare(t, l)
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 
 	mark := p.Stderr.Mark()
 	if err := b.WriteRaw(append(muxHeader(multiplex.PluginServiceConn, 64<<20), 1, 2, 3)); err != nil {
@@ -107,7 +107,7 @@ func TestOversizedFrameExternalReconnects(t *testing.T) {
 		t.Fatal("the plugin kept the connection after a 64 MiB frame header")
 	}
 	again := AcceptBare(t, l)
-	again.Handshake(skipConfig)
+	again.Handshake(skipConfig(t))
 	createWorks(t, again)
 	if lines := errorLines(p, mark); len(lines) != 1 {
 		t.Fatalf("want one error line about the broken frame, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
@@ -118,7 +118,7 @@ func TestOversizedFrameExternalReconnects(t *testing.T) {
 // logs one error line and exits with status 1 (no signal, no hang).
 func TestOversizedFramePreStartedExits(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 	mark := p.Stderr.Mark()
 	if err := b.WriteRaw(append(muxHeader(multiplex.PluginServiceConn, 64<<20), 1, 2, 3)); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestOversizedFramePreStartedExits(t *testing.T) {
 // ResourceExhausted on its stream, and the connection goes on.
 func TestOversizedRequestGetsResourceExhausted(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
-	b.Handshake(skipConfig) // the generated client used streams 1 and 3
+	b.Handshake(skipConfig(t)) // the generated client used streams 1 and 3
 	if err := b.RawRequest(5, "CreateContainer", make([]byte, maxTTRPCLength)); err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +178,14 @@ func TestRuntimeClosesStuckConnection(t *testing.T) {
 	l, socket := ListenBare(t)
 	p := StartExternal(t, socket)
 	b := AcceptBare(t, l)
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 	if err := b.WriteRaw(muxFrame(multiplex.PluginServiceConn, bytes.Repeat([]byte{0xff}, 16))); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
 	b.Close()
 	again := AcceptBare(t, l)
-	again.Handshake(skipConfig)
+	again.Handshake(skipConfig(t))
 	createWorks(t, again)
 	if !p.Running() {
 		t.Fatal("plugin exited")

@@ -66,6 +66,22 @@ func ListenBare(t *testing.T) (*net.UnixListener, string) {
 // variables, stdout discarded; stderr is kept for the test.
 func LaunchBare(t *testing.T, idx, name string) (*BareRuntime, *PluginProcess) {
 	t.Helper()
+	return launchBare(t, idx, name, exec.Command(pluginBinary))
+}
+
+// LaunchBareOnPrivateRun is LaunchBare with the plugin in a mount namespace
+// of its own on an empty /run, for a test that leaves the plugin to its
+// built-in defaults: their state_dir, /run/uid-mapper, then never appears
+// on the test machine. The plugin keeps the pid and environment LaunchBare
+// gives it (unshare and sh exec it).
+func LaunchBareOnPrivateRun(t *testing.T, idx, name string) (*BareRuntime, *PluginProcess) {
+	t.Helper()
+	return launchBare(t, idx, name, exec.Command("/usr/bin/unshare", "--mount", "--propagation", "private",
+		"/bin/sh", "-c", `/bin/mount -t tmpfs uid-mapper-test /run && exec "$0"`, pluginBinary))
+}
+
+func launchBare(t *testing.T, idx, name string, cmd *exec.Cmd) (*BareRuntime, *PluginProcess) {
+	t.Helper()
 	pair, err := nrinet.NewSocketPair()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +92,6 @@ func LaunchBare(t *testing.T, idx, name string) (*BareRuntime, *PluginProcess) {
 		t.Fatal(err)
 	}
 	peer := pair.PeerFile()
-	cmd := exec.Command(pluginBinary)
 	cmd.ExtraFiles = []*os.File{peer}
 	cmd.Env = []string{
 		api.PluginNameEnvVar + "=" + name,

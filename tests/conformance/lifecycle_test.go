@@ -22,10 +22,17 @@ import (
 // the plugin.
 const (
 	testNamespace = "conformance"
-	skipConfig    = "# written by the conformance suite\nskip_namespaces: [" + testNamespace + "]\n"
 	preStarted    = "00-uid-mapper"
 	external      = "10-uid-mapper"
 )
+
+// skipConfig is the transport tests' configuration. Its state_dir is a fresh
+// temporary directory, so that a configured plugin never creates the default
+// /run/uid-mapper on the test machine.
+func skipConfig(t *testing.T) string {
+	return "# written by the conformance suite\nskip_namespaces: [" + testNamespace + "]\n" +
+		"state_dir: " + stateDir(t) + "\n"
+}
 
 // configFile writes config to a file for `run --config`.
 func configFile(t *testing.T, config string) string {
@@ -41,7 +48,7 @@ func configFile(t *testing.T, config string) string {
 func startExternalSynced(t *testing.T, rt *Runtime, args ...string) *PluginProcess {
 	t.Helper()
 	mark := rt.Log.Mark()
-	p := StartExternal(t, rt.Socket, append([]string{"--config", configFile(t, skipConfig)}, args...)...)
+	p := StartExternal(t, rt.Socket, append([]string{"--config", configFile(t, skipConfig(t))}, args...)...)
 	rt.WaitSynced(mark, external)
 	return p
 }
@@ -95,7 +102,7 @@ func checkPluginsHealthy(t *testing.T, rt *Runtime, mark int) {
 
 func TestPreStartedRegistersAndServes(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start()
 
 	pids := rt.PreStartedPids(preStarted)
@@ -140,7 +147,7 @@ func TestExternalRegistersAndServes(t *testing.T) {
 // (a pod spec with a huge environment from ConfigMaps) still round-trips.
 func TestCreateContainerNearSizeLimit(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start()
 	mark := rt.Log.Mark()
 	pod := NewPod(testNamespace, "bulky-0")
@@ -162,7 +169,7 @@ func TestCreateContainerNearSizeLimit(t *testing.T) {
 // Both plugins at once: the pre-started one runs first (lower index).
 func TestBothModesTogether(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start()
 	startExternalSynced(t, rt)
 	roundTrip(t, rt, "db-0", preStarted, external)
@@ -176,7 +183,7 @@ func TestEventSubscription(t *testing.T) {
 	if reg.PluginName != "mapper-a" || reg.PluginIdx != "42" {
 		t.Fatalf("registered as %q/%q, want mapper-a/42 from --name/--idx", reg.PluginName, reg.PluginIdx)
 	}
-	rpl, err := b.Configure(skipConfig)
+	rpl, err := b.Configure(skipConfig(t))
 	if err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
@@ -201,7 +208,7 @@ func TestEventSubscription(t *testing.T) {
 }
 
 func TestPreStartedIdentityFromEnvironment(t *testing.T) {
-	b, p := LaunchBare(t, "07", "mapper-b")
+	b, p := LaunchBareOnPrivateRun(t, "07", "mapper-b")
 	reg := b.Registered()
 	if reg.PluginName != "mapper-b" || reg.PluginIdx != "07" {
 		t.Fatalf("registered as %q/%q, want mapper-b/07 from NRI_PLUGIN_NAME/NRI_PLUGIN_IDX", reg.PluginName, reg.PluginIdx)
@@ -221,7 +228,7 @@ func TestPreStartedIdentityFromEnvironment(t *testing.T) {
 // away it must exit, cleanly, instead of lingering.
 func TestPreStartedExitsWhenRuntimeCloses(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
-	b.Handshake(skipConfig)
+	b.Handshake(skipConfig(t))
 	b.Close()
 	code, err := p.Wait(5 * time.Second)
 	if err != nil {

@@ -52,7 +52,7 @@ func runningPod(t *testing.T, rt *Runtime, name string) (*api.PodSandbox, []*api
 // (without it, unless it is required) and a runtime restart brings it back.
 func TestPreStartedPluginCrash(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start()
 	pod, ctrs := runningPod(t, rt, "before-crash")
 
@@ -73,7 +73,7 @@ func TestPreStartedPluginCrash(t *testing.T) {
 // instead of letting containers start without their user namespace.
 func TestRequiredPluginFailsClosed(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start(nri.WithDefaultValidator(&validator.DefaultValidatorConfig{
 		Enable:          true,
 		RequiredPlugins: []string{"uid-mapper"},
@@ -183,7 +183,7 @@ func TestReconnectBackoffIsCapped(t *testing.T) {
 // A runtime restart kills the pre-started plugin and launches a new one.
 func TestRuntimeRestartPreStarted(t *testing.T) {
 	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 	rt.Start()
 	pod, ctrs := runningPod(t, rt, "survivor")
 	before := rt.PreStartedPids(preStarted)

@@ -42,6 +42,7 @@
 // Synchronize parts, calls the adaptation never makes, raw bytes.
 //
 //	b, p := LaunchBare(t, "00", "uid-mapper") // pre-started: socket pair on fd 3
+//	LaunchBareOnPrivateRun(...)               // the same on an empty /run (built-in defaults)
 //	l, sock := ListenBare(t); b := AcceptBare(t, l) // external
 //	events := b.Handshake(config)             // RegisterPlugin, Configure, empty Synchronize
 //	b.Plugin.CreateContainer(ctx, req)        // any Plugin service call; b.Call for any name
@@ -49,7 +50,8 @@
 //	b.RawRequest(stream, method, payload); b.RawReply(stream, timeout)
 //
 // Tests that check transport rather than mapping put their pods in
-// testNamespace and configure skipConfig (lifecycle_test.go).
+// testNamespace and configure skipConfig(t) (lifecycle_test.go). Every
+// configuration names a temporary state_dir (stateDir(t), mapper_test.go).
 package conformance
 
 import (

@@ -81,7 +81,7 @@ func TestSynchronizeExistingState(t *testing.T) {
 			rt.AddExisting(pods, ctrs)
 			plugin := preStarted
 			if mode == "pre-started" {
-				rt.InstallPlugin("00", "uid-mapper", skipConfig)
+				rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 				rt.Start()
 			} else {
 				rt.Start()
@@ -119,7 +119,7 @@ func TestSynchronizeSplit(t *testing.T) {
 	rt := NewRuntime(t)
 	pods, ctrs := bigState(t)
 	rt.AddExisting(pods, ctrs)
-	rt.InstallPlugin("00", "uid-mapper", skipConfig)
+	rt.InstallPlugin("00", "uid-mapper", skipConfig(t))
 
 	start := time.Now()
 	rt.Start()
@@ -151,7 +151,7 @@ func TestSynchronizeSplit(t *testing.T) {
 func TestSynchronizeSplitByHand(t *testing.T) {
 	b, p := LaunchBare(t, "00", "uid-mapper")
 	b.Registered()
-	if _, err := b.Configure(skipConfig); err != nil {
+	if _, err := b.Configure(skipConfig(t)); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
 	pods, ctrs := existingState(6, 3)

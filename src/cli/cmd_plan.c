@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/json_out.h"
 #include "policy/idmap.h"
 #include "policy/plan.h"
 
@@ -223,21 +224,12 @@ static int parse_user(const struct plan_args *a, struct map_request *uid,
     return uid->required && gid->required ? 0 : bad_input("out of memory");
 }
 
-static void print_json_extents(const struct id_mapping *m)
-{
-    putchar('[');
-    for (size_t i = 0; i < m->n; i++)
-        printf("%s{\"containerID\":%" PRIu32 ",\"hostID\":%" PRIu32 ",\"size\":%" PRIu32 "}",
-               i ? "," : "", m->e[i].container_id, m->e[i].host_id, m->e[i].size);
-    putchar(']');
-}
-
 static void print_json(const struct map_request *uid, const struct map_request *gid)
 {
     printf("{\"uidMappings\":");
-    print_json_extents(&uid->plan.map);
+    json_put_mapping(stdout, &uid->plan.map);
     printf(",\"gidMappings\":");
-    print_json_extents(&gid->plan.map);
+    json_put_mapping(stdout, &gid->plan.map);
     printf(",\"collisions\":[");
     const char *sep = "";
     const struct map_request *both[] = {uid, gid};

@@ -64,15 +64,6 @@ static int by_id(const void *a, const void *b)
                   ((const struct registry_entry *)b)->id);
 }
 
-static void json_mapping(const char *key, const struct id_mapping *m)
-{
-    printf("\"%s\":[", key);
-    for (size_t i = 0; i < m->n; i++)
-        printf("%s{\"containerID\":%u,\"hostID\":%u,\"size\":%u}", i ? "," : "",
-               m->e[i].container_id, m->e[i].host_id, m->e[i].size);
-    putchar(']');
-}
-
 static void text_mapping(const char *kind, const struct id_mapping *m)
 {
     printf("  %s map:", kind);
@@ -96,10 +87,10 @@ static void print_namespace(const char *state_dir, const char *name,
         json_put_string(stdout, name);
         printf(",\"path\":");
         json_put_string(stdout, path);
-        putchar(',');
-        json_mapping("uidMappings", &maps[0]);
-        putchar(',');
-        json_mapping("gidMappings", &maps[1]);
+        printf(",\"uidMappings\":");
+        json_put_mapping(stdout, &maps[0]);
+        printf(",\"gidMappings\":");
+        json_put_mapping(stdout, &maps[1]);
         printf(",\"containers\":[");
     } else {
         printf("%s%s\n", first ? "" : "\n", path);

@@ -1,5 +1,7 @@
 #include "common/json_out.h"
 
+#include <inttypes.h>
+
 void json_put_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -12,4 +14,13 @@ void json_put_string(FILE *out, const char *s)
             fputc(*p, out);
     }
     fputc('"', out);
+}
+
+void json_put_mapping(FILE *out, const struct id_mapping *m)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < m->n; i++)
+        fprintf(out, "%s{\"containerID\":%" PRIu32 ",\"hostID\":%" PRIu32 ",\"size\":%" PRIu32
+                "}", i ? "," : "", m->e[i].container_id, m->e[i].host_id, m->e[i].size);
+    fputc(']', out);
 }

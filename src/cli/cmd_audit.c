@@ -67,16 +67,12 @@ static int load_pool(const char *map_file, const char *narrow, struct id_pool *p
         return -1;
     }
     text[len] = '\0';
-    struct id_mapping *m = malloc(sizeof(*m));
-    int rc = m ? idmap_parse(text, m, err, sizeof(err)) : -1;
+    int rc = pool_from_map_text(text, pool, err, sizeof(err));
     free(text);
     if (rc != 0) {
-        fprintf(stderr, "uid-mapper audit: %s: %s\n", map_file, m ? err : "out of memory");
-        free(m);
+        fprintf(stderr, "uid-mapper audit: %s: %s\n", map_file, err);
         return -1;
     }
-    pool_from_mapping(m, pool);
-    free(m);
     if (!narrow)
         return 0;
     struct id_pool *n = malloc(sizeof(*n));

@@ -156,14 +156,7 @@ static int load_pool(const char *path, const char *text, const char *narrow_spec
                      struct id_pool *pool)
 {
     char err[256];
-    struct id_mapping *m = malloc(sizeof(*m));
-    if (!m)
-        return bad_input("out of memory");
-    int rc = idmap_parse(text, m, err, sizeof(err));
-    if (rc == 0)
-        pool_from_mapping(m, pool);
-    free(m);
-    if (rc < 0)
+    if (pool_from_map_text(text, pool, err, sizeof(err)) < 0)
         return bad_input("%s: %s", path, err);
     if (narrow_spec) {
         struct id_pool narrow;

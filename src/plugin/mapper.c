@@ -144,17 +144,13 @@ static int load_pool(const char *file, const struct mapper_config *cfg,
         snprintf(err, errlen, "reading %s: %s", file, strerror(errno));
         return -1;
     }
-    struct id_mapping *own = malloc(sizeof(*own));
     char why[256];
-    int rc = own ? idmap_parse(text, own, why, sizeof(why)) : -1;
+    int rc = pool_from_map_text(text, pool, why, sizeof(why));
     free(text);
     if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", file, own ? why : "out of memory");
-        free(own);
+        snprintf(err, errlen, "%s: %s", file, why);
         return -1;
     }
-    pool_from_mapping(own, pool);
-    free(own);
     if (cfg->has_pool)
         pool_intersect(pool, &cfg->pool);
     if (pool->size == 0) {

@@ -62,6 +62,10 @@ size_t idmap_merge_runs(struct id_extent *e, size_t n);
  * are the IDs valid inside the namespace the map belongs to. */
 void pool_from_mapping(const struct id_mapping *m, struct id_pool *out);
 
+/* The pool of uid_map/gid_map text: idmap_parse() then pool_from_mapping().
+ * Returns 0, or -1 with err (the line at fault, or out of memory). */
+int pool_from_map_text(const char *text, struct id_pool *out, char *err, size_t errlen);
+
 /* Parses "0-2047,65520-65535" (single IDs "5" allowed; overlapping items are
  * united). At most IDMAP_MAX_EXTENTS ranges after uniting.
  * Returns 0, or -1 with err saying which item is wrong. */

@@ -52,6 +52,20 @@ void pool_from_mapping(const struct id_mapping *m, struct id_pool *out)
     (void)pool_set_union(out, r, m->n, IDMAP_MAX_EXTENTS);
 }
 
+int pool_from_map_text(const char *text, struct id_pool *out, char *err, size_t errlen)
+{
+    struct id_mapping *m = malloc(sizeof(*m)); /* 4 KiB: not on callers' stacks */
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = idmap_parse(text, m, err, errlen);
+    if (rc == 0)
+        pool_from_mapping(m, out);
+    free(m);
+    return rc;
+}
+
 /* Parses one item "A" or "A-B" ending at ',' or the end of the string. */
 static const char *parse_range_item(const char *s, struct id_range *r)
 {

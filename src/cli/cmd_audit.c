@@ -1,5 +1,6 @@
 /* uid-mapper audit: which uids and gids do images need, does a pool hold
  * them, and what node map would. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -58,11 +59,13 @@ static int load_pool(const char *map_file, const char *narrow, struct id_pool *p
     }
     char *text = malloc(MAP_FILE_MAX + 1);
     size_t len = text ? fread(text, 1, MAP_FILE_MAX, f) : 0;
-    bool bad = !text || ferror(f) || !feof(f);
+    const char *why = !text      ? "out of memory"
+                      : ferror(f) ? strerror(errno)
+                      : !feof(f)  ? "too large for a uid_map or gid_map"
+                                  : NULL;
     fclose(f);
-    if (bad) {
-        fprintf(stderr, "uid-mapper audit: %s: cannot read it, or larger than %d bytes\n",
-                map_file, MAP_FILE_MAX);
+    if (why) {
+        fprintf(stderr, "uid-mapper audit: cannot read %s: %s\n", map_file, why);
         free(text);
         return -1;
     }

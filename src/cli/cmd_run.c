@@ -170,12 +170,13 @@ static char *read_config(const char *path)
     }
     char *text = malloc(CONFIG_MAX_BYTES + 1);
     size_t n = text ? fread(text, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-    bool bad = !text || ferror(f) || n > CONFIG_MAX_BYTES;
+    const char *why = !text                 ? "out of memory"
+                      : n > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+                      : ferror(f)            ? strerror(errno)
+                                             : NULL;
     fclose(f);
-    if (bad) {
-        log_error("cannot read --config %s: %s", path,
-                  !text ? "out of memory"
-                  : n > CONFIG_MAX_BYTES ? "larger than 1 MiB" : "read error");
+    if (why) {
+        log_error("cannot read --config %s: %s", path, why);
         free(text);
         return NULL;
     }

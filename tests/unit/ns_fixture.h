@@ -6,7 +6,9 @@
  *   ns_read_file(ns_path, CLONE_NEWUSER, "/proc/self/uid_map", buf, len)
  *     reads a file from inside the namespace at ns_path (a forked child
  *     setns()es into it).
- *   make_temp_dir(buf)                   a fresh directory under /tmp */
+ *   make_temp_dir(buf)                   a fresh directory under /tmp
+ *   remove_state_dir(__FILE__, dir, subdirs)  removes it at the end, FAIL if
+ *                                        the tests left anything in it */
 #pragma once
 #include <fcntl.h>
 #include <sched.h>
@@ -92,6 +94,23 @@ static inline char *make_temp_dir(char buf[64])
 {
     snprintf(buf, 64, "/tmp/uid-mapper-test.XXXXXX");
     return mkdtemp(buf);
+}
+
+/* Removes a test's state directory and its subdirectories (a NULL-terminated
+ * list), which the tests must have emptied. Prints a FAIL line and returns
+ * -1 if something was left behind. */
+static inline int remove_state_dir(const char *test_file, const char *dir,
+                                   const char *const subdirs[])
+{
+    for (; *subdirs; subdirs++) {
+        char sub[128];
+        snprintf(sub, sizeof(sub), "%s/%s", dir, *subdirs);
+        rmdir(sub);
+    }
+    if (rmdir(dir) == 0)
+        return 0;
+    printf("FAIL: %s:cleanup (%s left behind)\n", test_file, dir);
+    return -1;
 }
 
 /* Can this process make and enter namespaces (root in a capable kernel)? */

@@ -10,6 +10,7 @@
 
 #include "../audit/image_writer.h"
 #include "audit/audit.h"
+#include "run_binary.h"
 #include "unit.h"
 
 #define BIG 1000650000u /* OpenShift-style uid: needs a PAX header */
@@ -197,13 +198,10 @@ TEST(gnu_tar_layer_in_a_gnu_tar_docker_archive)
 /* Runs the built uid-mapper (next to the test directory) and captures stdout. */
 static int run_cli(const char *args, char *out, size_t len)
 {
-    char self[PATH_MAX], cmd[PATH_MAX * 3];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
+    char binary[PATH_MAX], cmd[PATH_MAX * 3];
+    if (uid_mapper_binary(binary) < 0)
         return -1;
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0'; /* BUILD/tests */
-    snprintf(cmd, sizeof(cmd), "'%s/../uid-mapper' audit %s 2>/dev/null", self, args);
+    snprintf(cmd, sizeof(cmd), "'%s' audit %s 2>/dev/null", binary, args);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

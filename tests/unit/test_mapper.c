@@ -521,13 +521,8 @@ int main(void)
     RUN(many_creates_few_namespaces);
     RUN(bad_configuration_fails_configure);
     ns_holder_stop(&pod_ns);
-    const char *subs[] = {"userns", "containers", "pods"};
-    for (int i = 0; i < 3; i++) {
-        char dir[128];
-        snprintf(dir, sizeof(dir), "%s/%s", state, subs[i]);
-        rmdir(dir);
-    }
-    if (rmdir(state) != 0)
-        printf("FAIL: %s:cleanup (%s left behind)\n", __FILE__, state);
+    if (remove_state_dir(__FILE__, state,
+                         (const char *const[]){"userns", "containers", "pods", NULL}) != 0)
+        return 1;
     return unit_done();
 }

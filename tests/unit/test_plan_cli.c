@@ -1,47 +1,18 @@
 /* uid-mapper plan, run as a process: output, exit codes, error lines. */
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "run_binary.h"
 #include "unit.h"
 
 static char binary[PATH_MAX];
 static char map_2048[] = "/tmp/test_plan_cli_map.XXXXXX";
 
-struct result {
-    int status;
-    char out[65536], err[4096];
-};
-
-static void slurp(int fd, char *buf, size_t len)
-{
-    size_t n = 0;
-    ssize_t r;
-    lseek(fd, 0, SEEK_SET);
-    while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fd);
-}
-
-static int temp_file(const char *content)
-{
-    char path[] = "/tmp/test_plan_cli.XXXXXX";
-    int fd = mkstemp(path);
-    unlink(path);
-    if (content && write(fd, content, strlen(content)) != (ssize_t)strlen(content))
-        fprintf(stderr, "  cannot write a temporary file\n");
-    lseek(fd, 0, SEEK_SET);
-    return fd;
-}
-
 /* Runs "uid-mapper plan ARGS..." (NULL-terminated) with stdin_text as its
  * standard input. */
-static void run(struct result *r, const char *stdin_text, ...)
+static void run(struct captured *r, const char *stdin_text, ...)
 {
     char *argv[32] = {binary, "plan"};
     int argc = 2;
@@ -51,23 +22,7 @@ static void run(struct result *r, const char *stdin_text, ...)
         argc++;
     va_end(ap);
     argv[argc] = NULL;
-
-    int in = temp_file(stdin_text), out = temp_file(NULL), err = temp_file(NULL);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
-        execv(binary, argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    close(in);
-    slurp(out, r->out, sizeof(r->out));
-    slurp(err, r->err, sizeof(r->err));
+    run_captured(argv, stdin_text, r);
 }
 
 static size_t lines(const char *s)
@@ -79,7 +34,7 @@ static size_t lines(const char *s)
 }
 
 /* exit code and a single error line starting with want */
-static void check_error(const struct result *r, int status, const char *want)
+static void check_error(const struct captured *r, int status, const char *want)
 {
     CHECK_EQ_U(r->status, status);
     CHECK_EQ_U(lines(r->err), 1);
@@ -102,7 +57,7 @@ static const char example_json[] =
 
 TEST(issue_example_json)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "", "--uid-map", map_2048, "--gid-map", map_2048, "--user", "65532:65532",
         "--json", NULL);
     CHECK_EQ_U(r.status, 0);
@@ -112,7 +67,7 @@ TEST(issue_example_json)
 
 TEST(both_maps_from_standard_input)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "0 1000 2048\n", "--uid-map", "-", "--gid-map", "-", "--user", "65532:65532",
         "--json", NULL);
     CHECK_EQ_U(r.status, 0);
@@ -121,7 +76,7 @@ TEST(both_maps_from_standard_input)
 
 TEST(text_output_names_each_collision)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "", "--uid-map", map_2048, "--gid-map", map_2048, "--user", "65532:65532",
         "--groups", "65534,5", "--extra-uids", "0,65534", NULL);
     CHECK_EQ_U(r.status, 0);
@@ -135,7 +90,7 @@ TEST(text_output_names_each_collision)
 
 TEST(groups_and_extras_reach_the_json)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "0 0 10\n", "--uid-map", "-", "--gid-map", map_2048, "--user", "20:10",
         "--groups", "3,2049", "--extra-uids", "9", "--extra-gids", "2048", "--json", NULL);
     CHECK_EQ_U(r.status, 0);
@@ -151,7 +106,7 @@ TEST(groups_and_extras_reach_the_json)
 
 TEST(help_documents_options_and_exit_codes)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "", "--help", NULL);
     CHECK_EQ_U(r.status, 0);
     const char *words[] = {"--uid-map", "--gid-map", "--pool", "--extra-uids", "--extra-gids",
@@ -162,7 +117,7 @@ TEST(help_documents_options_and_exit_codes)
 
 TEST(bad_input_exits_2_with_one_line)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "0 0 10\n0 1000 x\n", "--uid-map", "-", "--user", "0:0", NULL);
     check_error(&r, 2, "uid-mapper plan: -: line 2: expected three decimal numbers");
     run(&r, "0 0 10\n5 100 2\n", "--uid-map", map_2048, "--gid-map", "-", "--user", "0:0",
@@ -200,7 +155,7 @@ TEST(bad_input_exits_2_with_one_line)
 
 TEST(impossible_requests_exit_1_with_the_reason)
 {
-    static struct result r;
+    static struct captured r;
     run(&r, "", "--uid-map", map_2048, "--gid-map", map_2048, "--user", "0:0", "--pool",
         "5000-6000", NULL);
     check_error(&r, 1, "uid-mapper plan: cannot map uids: the pool is empty");
@@ -224,13 +179,8 @@ TEST(impossible_requests_exit_1_with_the_reason)
 
 int main(void)
 {
-    /* uid-mapper sits in the build directory, one level above the tests */
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
+    if (uid_mapper_binary(binary) < 0)
         return 1;
-    self[n] = '\0';
-    snprintf(binary, sizeof(binary), "%s/../uid-mapper", dirname(self));
     int fd = mkstemp(map_2048);
     if (fd < 0 || write(fd, "0 1000 2048\n", 12) != 12)
         return 1;

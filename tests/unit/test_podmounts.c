@@ -168,10 +168,7 @@ int main(void)
     RUN(pod_mqueue_is_the_pods_own);
     RUN(foreach_and_release_of_absent_pod);
     RUN(bad_inputs);
-    char pods[128];
-    snprintf(pods, sizeof(pods), "%s/pods", state);
-    rmdir(pods);
-    if (rmdir(state) != 0)
-        printf("FAIL: %s:cleanup (%s left behind)\n", __FILE__, state);
+    if (remove_state_dir(__FILE__, state, (const char *const[]){"pods", NULL}) != 0)
+        return 1;
     return unit_done();
 }

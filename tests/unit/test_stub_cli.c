@@ -3,7 +3,6 @@
  * external mode's reconnect and signal handling. Runs the built binary. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,21 +10,14 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "run_binary.h"
 #include "test_stub_peer.h"
 #include "unit.h"
 
 static char binary[PATH_MAX];
 static char logfile[] = "/tmp/uid-mapper-cli-test.XXXXXX";
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Starts the binary with exactly argv and envp (no PATH, like the runtime);
  * fd3 (if >= 0) becomes fd 3; stderr goes to the log file. */
@@ -44,22 +36,6 @@ static pid_t spawn(char *const argv[], char *const envp[], int fd3)
         _exit(127);
     }
     return pid;
-}
-
-/* Exit status, or -1 (child killed) if it runs longer than timeout_ms. */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = now_ms() + timeout_ms;
-    int status;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        usleep(10000);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int run_argv(char *const argv[], char *const envp[])
@@ -290,13 +266,8 @@ TEST(external_exits_1_when_registration_is_refused)
 
 int main(void)
 {
-    /* The binary sits beside the tests directory: BUILD/tests/.. */
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
+    if (uid_mapper_binary(binary) < 0)
         return 1;
-    self[n] = '\0';
-    snprintf(binary, sizeof(binary), "%s/../uid-mapper", dirname(self));
     if (access(binary, X_OK) != 0) {
         SKIP(all, "build/uid-mapper not built");
         return 0;

@@ -5,10 +5,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "run_binary.h"
 #include "test_stub_peer.h"
 #include "unit.h"
 
@@ -72,29 +72,6 @@ static pid_t start_plugin(const struct child_opts *co, int *runtime_fd)
     return pid;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The child's exit status, or -1 (and the child killed) after timeout_ms. */
-static int wait_plugin(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = now_ms() + timeout_ms;
-    int status;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        usleep(10000);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int send_all(int fd, struct wbuf *w)
 {
     while (wbuf_len(w) > 0) {
@@ -138,38 +115,46 @@ static void handshake(int fd, struct peer *p)
     wbuf_free(&w);
 }
 
+/* A plugin through registration and Configure, this process its runtime. */
+struct configured {
+    pid_t pid;
+    int fd; /* the runtime's end */
+    struct peer peer;
+};
+
+static void start_configured(struct configured *c, const struct child_opts *co)
+{
+    c->pid = start_plugin(co, &c->fd);
+    peer_init(&c->peer);
+    handshake(c->fd, &c->peer);
+}
+
 #define EXIT_CODE(result) (10 * (result) + 1) /* one disconnected() call */
 
 TEST(serves_until_the_runtime_closes)
 {
     struct child_opts co = {0};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
-    CHECK_EQ_U(peer_status(peer_reply(&p, 1)), 0);
-    close(fd);
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_RUNTIME_GONE));
-    peer_free(&p);
+    struct configured c;
+    start_configured(&c, &co);
+    CHECK_EQ_U(peer_status(peer_reply(&c.peer, 1)), 0);
+    close(c.fd);
+    CHECK_EQ_U(wait_exit(c.pid, 2000), EXIT_CODE(NRI_STUB_RUNTIME_GONE));
+    peer_free(&c.peer);
 }
 
 TEST(broken_stream_closes_the_connection)
 {
     struct child_opts co = {0};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
+    struct configured c;
+    start_configured(&c, &co);
     uint8_t mh[MUX_HEADER_LEN];
     mux_put_header(mh, MUX_CONN_PLUGIN, 0x7fffffff);
-    CHECK(write(fd, mh, sizeof(mh)) == (ssize_t)sizeof(mh));
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
+    CHECK(write(c.fd, mh, sizeof(mh)) == (ssize_t)sizeof(mh));
+    CHECK_EQ_U(wait_exit(c.pid, 2000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
     uint8_t b;
-    CHECK(read(fd, &b, 1) == 0); /* the plugin closed its end */
-    close(fd);
-    peer_free(&p);
+    CHECK(read(c.fd, &b, 1) == 0); /* the plugin closed its end */
+    close(c.fd);
+    peer_free(&c.peer);
 }
 
 TEST(runtime_that_never_configures_times_out)
@@ -178,7 +163,7 @@ TEST(runtime_that_never_configures_times_out)
     int fd;
     int64_t start = now_ms();
     pid_t pid = start_plugin(&co, &fd);
-    CHECK_EQ_U(wait_plugin(pid, 3000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
+    CHECK_EQ_U(wait_exit(pid, 3000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
     CHECK(now_ms() - start >= 200);
     close(fd);
 }
@@ -186,81 +171,69 @@ TEST(runtime_that_never_configures_times_out)
 TEST(runtime_that_never_reads_times_out)
 {
     struct child_opts co = {.stall_timeout_ms = 300, .sndbuf = 4096};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
+    struct configured c;
+    start_configured(&c, &co);
     int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     /* Thousands of requests whose error replies we never read. */
     struct wbuf w = {0};
     for (uint32_t stream = 3; stream < 3 + 2 * 5000; stream += 2)
         peer_call_raw(&w, stream, NRI_PLUGIN_SERVICE, "NoSuchMethod", "", 0);
     int64_t start = now_ms();
-    CHECK(send_all(fd, &w) == 0);
-    CHECK_EQ_U(wait_plugin(pid, 5000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
+    CHECK(send_all(c.fd, &w) == 0);
+    CHECK_EQ_U(wait_exit(c.pid, 5000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
     CHECK(now_ms() - start >= 300);
     wbuf_free(&w);
-    close(fd);
-    peer_free(&p);
+    close(c.fd);
+    peer_free(&c.peer);
 }
 
 TEST(runtime_that_stops_mid_message_times_out)
 {
     struct child_opts co = {.stall_timeout_ms = 300};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
+    struct configured c;
+    start_configured(&c, &co);
     struct wbuf w = {0};
     peer_call_raw(&w, 3, NRI_PLUGIN_SERVICE, "Shutdown", "", 0);
-    CHECK(write(fd, wbuf_head(&w), 5) == 5); /* then silence */
+    CHECK(write(c.fd, wbuf_head(&w), 5) == 5); /* then silence */
     int64_t start = now_ms();
-    CHECK_EQ_U(wait_plugin(pid, 3000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
+    CHECK_EQ_U(wait_exit(c.pid, 3000), EXIT_CODE(NRI_STUB_STREAM_ERROR));
     CHECK(now_ms() - start >= 250);
     wbuf_free(&w);
-    close(fd);
-    peer_free(&p);
+    close(c.fd);
+    peer_free(&c.peer);
 }
 
 TEST(slow_but_steady_runtime_is_served)
 {
     struct child_opts co = {.stall_timeout_ms = 300};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
+    struct configured c;
+    start_configured(&c, &co);
     /* One request dribbled out over ~1 s, never 300 ms without a byte. */
     struct wbuf w = {0};
     peer_call_raw(&w, 3, NRI_PLUGIN_SERVICE, "Shutdown", "", 0);
     size_t n = wbuf_len(&w);
     for (size_t i = 0; i < n; i++) {
-        CHECK(write(fd, wbuf_head(&w) + i, 1) == 1);
+        CHECK(write(c.fd, wbuf_head(&w) + i, 1) == 1);
         usleep((useconds_t)(1000000 / n));
     }
-    CHECK(read_msgs(fd, &p, 3) == 0);
-    CHECK_EQ_U(peer_status(peer_reply(&p, 3)), 0);
-    close(fd);
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_RUNTIME_GONE));
+    CHECK(read_msgs(c.fd, &c.peer, 3) == 0);
+    CHECK_EQ_U(peer_status(peer_reply(&c.peer, 3)), 0);
+    close(c.fd);
+    CHECK_EQ_U(wait_exit(c.pid, 2000), EXIT_CODE(NRI_STUB_RUNTIME_GONE));
     wbuf_free(&w);
-    peer_free(&p);
+    peer_free(&c.peer);
 }
 
 TEST(stop_signal_ends_the_loop)
 {
     struct child_opts co = {0};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
-    kill(pid, SIGTERM);
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_STOPPED));
-    close(fd);
-    peer_free(&p);
+    struct configured c;
+    start_configured(&c, &co);
+    kill(c.pid, SIGTERM);
+    CHECK_EQ_U(wait_exit(c.pid, 2000), EXIT_CODE(NRI_STUB_STOPPED));
+    close(c.fd);
+    peer_free(&c.peer);
 }
 
 TEST(refused_registration_ends_the_loop)
@@ -274,7 +247,7 @@ TEST(refused_registration_ends_the_loop)
     CHECK(read_msgs(fd, &p, 1) == 0);
     peer_answer_register(&w, 1, TTRPC_UNKNOWN, "invalid plugin name");
     CHECK(send_all(fd, &w) == 0);
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_REFUSED));
+    CHECK_EQ_U(wait_exit(pid, 2000), EXIT_CODE(NRI_STUB_REFUSED));
     wbuf_free(&w);
     close(fd);
     peer_free(&p);
@@ -283,18 +256,15 @@ TEST(refused_registration_ends_the_loop)
 TEST(rejected_configuration_is_answered_then_ends_the_loop)
 {
     struct child_opts co = {.reject_config = true};
-    int fd;
-    pid_t pid = start_plugin(&co, &fd);
-    struct peer p;
-    peer_init(&p);
-    handshake(fd, &p);
-    const struct peer_msg *m = peer_reply(&p, 1);
+    struct configured c;
+    start_configured(&c, &co);
+    const struct peer_msg *m = peer_reply(&c.peer, 1);
     CHECK_EQ_U(peer_status(m), TTRPC_INVALID_ARGUMENT);
     if (m && m->resp->status)
         CHECK_STR(m->resp->status->message, "unknown key 'x'");
-    CHECK_EQ_U(wait_plugin(pid, 2000), EXIT_CODE(NRI_STUB_CONFIG_REJECTED));
-    close(fd);
-    peer_free(&p);
+    CHECK_EQ_U(wait_exit(c.pid, 2000), EXIT_CODE(NRI_STUB_CONFIG_REJECTED));
+    close(c.fd);
+    peer_free(&c.peer);
 }
 
 int main(void)

@@ -239,10 +239,7 @@ int main(void)
     RUN(ensure_replaces_a_half_made_namespace);
     RUN(hash_clash_never_shares);
     RUN(kernel_rejection_leaves_nothing);
-    char dir[128];
-    snprintf(dir, sizeof(dir), "%s/userns", state);
-    rmdir(dir);
-    if (rmdir(state) != 0)
-        printf("FAIL: %s:cleanup (%s left behind)\n", __FILE__, state);
+    if (remove_state_dir(__FILE__, state, (const char *const[]){"userns", NULL}) != 0)
+        return 1;
     return unit_done();
 }

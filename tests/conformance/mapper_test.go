@@ -104,6 +104,35 @@ func joined(ctr *api.Container, adj *api.ContainerAdjustment) {
 	ctr.Linux.Namespaces = append(ctr.Linux.Namespaces, &api.LinuxNamespace{Type: "user", Path: userNamespace(adj)})
 }
 
+// preStartedMapper starts a runtime whose pre-started plugin pins
+// namespaces under state (mapperConfig(state, extra...)).
+func preStartedMapper(t *testing.T, state string, extra ...string) *Runtime {
+	t.Helper()
+	rt := NewRuntime(t)
+	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state, extra...))
+	rt.Start()
+	return rt
+}
+
+// externalMapper starts an external plugin on mapperConfig(state, extra...)
+// and waits for it to synchronize with rt.
+func externalMapper(t *testing.T, rt *Runtime, state string, extra ...string) *PluginProcess {
+	t.Helper()
+	mark := rt.Log.Mark()
+	p := StartExternal(t, rt.Socket, "--config", configFile(t, mapperConfig(state, extra...)))
+	rt.WaitSynced(mark, external)
+	return p
+}
+
+// wantPinned fails the test unless exactly n namespaces are pinned under
+// state; when says at which point of the test.
+func wantPinned(t *testing.T, state string, n int, when string) {
+	t.Helper()
+	if got := pinned(t, state); len(got) != n {
+		t.Fatalf("%s: pinned %v, want %d", when, got, n)
+	}
+}
+
 func pinned(t *testing.T, stateDir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(stateDir, "userns"))
@@ -193,9 +222,7 @@ func mountAt(adj *api.ContainerAdjustment, dest string) *api.Mount {
 // (read-only) and mqueue; the maps inside equal uid-mapper plan's.
 func TestMapperAdjustment(t *testing.T) {
 	state := stateDir(t)
-	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
-	rt.Start()
+	rt := preStartedMapper(t, state)
 	pause := podNamespaces(t)
 	pod := mappedPod(t, rt, pause, "default", "web-0")
 	ctr := NewContainer(pod, "app", User(65532, 65532, 5, 1000))
@@ -231,18 +258,14 @@ func TestMapperAdjustment(t *testing.T) {
 		}
 	}
 	rt.Teardown(pod, ctr)
-	if left := pinned(t, state); len(left) != 0 {
-		t.Fatalf("pinned namespaces left after teardown: %v", left)
-	}
+	wantPinned(t, state, 0, "after teardown")
 }
 
 // Same mapping, same namespace, across pods; another user, another one;
 // released when the last container goes; pod mounts released with the pod.
 func TestMapperReuseAndRelease(t *testing.T) {
 	state := stateDir(t)
-	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
-	rt.Start()
+	rt := preStartedMapper(t, state)
 	pause := podNamespaces(t)
 	podA := mappedPod(t, rt, pause, "default", "a-0")
 	podB := mappedPod(t, rt, pause, "default", "b-0")
@@ -254,9 +277,7 @@ func TestMapperReuseAndRelease(t *testing.T) {
 	if pa == "" || pa != pb || pc == "" || pc == pa {
 		t.Fatalf("namespaces a=%q b=%q c=%q: want a == b (same user) and c different", pa, pb, pc)
 	}
-	if got := pinned(t, state); len(got) != 2 {
-		t.Fatalf("pinned %v, want 2", got)
-	}
+	wantPinned(t, state, 2, "two users in three containers")
 
 	rt.Teardown(podA, a)
 	if _, err := os.Stat(pa); err != nil {
@@ -266,9 +287,7 @@ func TestMapperReuseAndRelease(t *testing.T) {
 		t.Fatalf("pod %s's mounts not released with it: %v", podA.Name, err)
 	}
 	rt.Teardown(podB, b, c)
-	if got := pinned(t, state); len(got) != 0 {
-		t.Fatalf("pinned %v after every container was removed, want none", got)
-	}
+	wantPinned(t, state, 0, "after every container was removed")
 	if entries, _ := os.ReadDir(filepath.Join(state, "pods")); len(entries) != 0 {
 		t.Fatalf("pod mounts left: %v", entries)
 	}
@@ -281,9 +300,7 @@ func TestMapperRestartRecovery(t *testing.T) {
 	state := stateDir(t)
 	rt := NewRuntime(t)
 	rt.Start()
-	mark := rt.Log.Mark()
-	p := StartExternal(t, rt.Socket, "--config", configFile(t, mapperConfig(state)))
-	rt.WaitSynced(mark, external)
+	p := externalMapper(t, rt, state)
 	pause := podNamespaces(t)
 	pod := mappedPod(t, rt, pause, "default", "survivor-0")
 	keep := NewContainer(pod, "app", User(65532, 65532))
@@ -292,7 +309,7 @@ func TestMapperRestartRecovery(t *testing.T) {
 	joined(keep, adjKeep)
 	joined(gone, adjGone)
 
-	mark = rt.Log.Mark()
+	mark := rt.Log.Mark()
 	p.Kill()
 	waitClosed(t, rt, mark, external)
 	// Removed while the plugin was down: it never hears of it.
@@ -302,13 +319,9 @@ func TestMapperRestartRecovery(t *testing.T) {
 	if err := rt.RemoveContainer(pod, gone); err != nil {
 		t.Fatal(err)
 	}
-	if got := pinned(t, state); len(got) != 2 {
-		t.Fatalf("pinned %v while the plugin is down, want both still there", got)
-	}
+	wantPinned(t, state, 2, "while the plugin is down")
 
-	mark = rt.Log.Mark()
-	StartExternal(t, rt.Socket, "--config", configFile(t, mapperConfig(state)))
-	rt.WaitSynced(mark, external)
+	externalMapper(t, rt, state)
 	if got := pinned(t, state); len(got) != 1 || filepath.Join(state, "userns", got[0]) != userNamespace(adjKeep) {
 		t.Fatalf("after the plugin restart pinned %v, want only %s", got, userNamespace(adjKeep))
 	}
@@ -323,18 +336,14 @@ func TestMapperRestartRecovery(t *testing.T) {
 		t.Fatalf("new container joined %q, want the surviving %q", got, userNamespace(adjKeep))
 	}
 	rt.Teardown(pod, keep, again)
-	if got := pinned(t, state); len(got) != 0 {
-		t.Fatalf("pinned %v after teardown", got)
-	}
+	wantPinned(t, state, 0, "after teardown")
 }
 
 // 200 CreateContainer calls at once for 20 distinct users: exactly 20
 // namespaces, each with the right map, none left after removal.
 func TestMapperConcurrentCreates(t *testing.T) {
 	state := stateDir(t)
-	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
-	rt.Start()
+	rt := preStartedMapper(t, state)
 	pause := podNamespaces(t)
 	pod := mappedPod(t, rt, pause, "default", "many-0")
 	ctrs := make([]*api.Container, 200)
@@ -360,9 +369,7 @@ func TestMapperConcurrentCreates(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := pinned(t, state); len(got) != 20 {
-		t.Fatalf("200 creates for 20 users pinned %d namespaces, want 20", len(got))
-	}
+	wantPinned(t, state, 20, "200 creates for 20 users")
 	for i := 0; i < 20; i++ {
 		for j := i + 20; j < 200; j += 20 {
 			if paths[j] != paths[i] {
@@ -372,9 +379,7 @@ func TestMapperConcurrentCreates(t *testing.T) {
 	}
 	checkPinned(t, paths[7], plan(t, 60007, 60007))
 	rt.Teardown(pod, ctrs...)
-	if got := pinned(t, state); len(got) != 0 {
-		t.Fatalf("pinned %v after removing all", got)
-	}
+	wantPinned(t, state, 0, "after removing all")
 }
 
 // Containers that must stay in the node's user namespace get no
@@ -383,10 +388,7 @@ func TestMapperSkips(t *testing.T) {
 	state := stateDir(t)
 	rt := NewRuntime(t)
 	rt.Start()
-	mark := rt.Log.Mark()
-	p := StartExternal(t, rt.Socket, "--config",
-		configFile(t, mapperConfig(state, "skip_namespaces: [kube-system]\n")))
-	rt.WaitSynced(mark, external)
+	p := externalMapper(t, rt, state, "skip_namespaces: [kube-system]\n")
 	pause := podNamespaces(t)
 	cases := []struct {
 		name, ns  string
@@ -437,9 +439,7 @@ func TestMapperSkips(t *testing.T) {
 			rt.Teardown(pod, ctr)
 		})
 	}
-	if got := pinned(t, state); len(got) != 0 {
-		t.Fatalf("skipped containers pinned %v", got)
-	}
+	wantPinned(t, state, 0, "skipped containers")
 }
 
 // containerd 2.2 sends no Container.user: the pool and extras are mapped,
@@ -448,9 +448,7 @@ func TestMapperWithoutContainerUser(t *testing.T) {
 	state := stateDir(t)
 	rt := NewRuntime(t)
 	rt.Start()
-	mark := rt.Log.Mark()
-	p := StartExternal(t, rt.Socket, "--config", configFile(t, mapperConfig(state, "extra_uids: [65534]\n")))
-	rt.WaitSynced(mark, external)
+	p := externalMapper(t, rt, state, "extra_uids: [65534]\n")
 	pause := podNamespaces(t)
 	pod := mappedPod(t, rt, pause, "default", "old-0")
 	logMark := p.Stderr.Mark()
@@ -482,9 +480,7 @@ func TestMapperOnError(t *testing.T) {
 	for _, mode := range []string{"fail", "skip"} {
 		t.Run(mode, func(t *testing.T) {
 			state := stateDir(t)
-			rt := NewRuntime(t)
-			rt.InstallPlugin("00", "uid-mapper", mapperConfig(state, "on_error: "+mode+"\n"))
-			rt.Start()
+			rt := preStartedMapper(t, state, "on_error: "+mode+"\n")
 			pause := podNamespaces(t)
 			pod := mappedPod(t, rt, pause, "default", "broken-0")
 			ctr := NewContainer(pod, "app", User(65532, 65532))
@@ -505,9 +501,7 @@ func TestMapperOnError(t *testing.T) {
 					t.Fatalf("CreateContainer: error %v, claims %v; want an unadjusted container", err, rt.Claims(preStarted))
 				}
 			}
-			if got := pinned(t, state); len(got) != 0 {
-				t.Fatalf("a failed placement left namespaces %v", got)
-			}
+			wantPinned(t, state, 0, "after a failed placement")
 			rt.Teardown(pod)
 			if entries, _ := os.ReadDir(filepath.Join(state, "pods")); len(entries) != 0 {
 				t.Fatalf("pod mounts left after the pod was removed: %v", entries)
@@ -588,9 +582,7 @@ type statusOutput struct {
 // the containers using each.
 func TestMapperStatus(t *testing.T) {
 	state := stateDir(t)
-	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
-	rt.Start()
+	rt := preStartedMapper(t, state)
 	pause := podNamespaces(t)
 	pod := mappedPod(t, rt, pause, "shop", "cart-0")
 	a, b := NewContainer(pod, "app", User(65532, 65532)), NewContainer(pod, "proxy", User(65532, 65532))
@@ -660,12 +652,8 @@ func TestMapperRecoversHalfMade(t *testing.T) {
 		t.Fatalf("bind-mounting a user namespace: %v", err)
 	}
 
-	rt := NewRuntime(t)
-	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state))
-	rt.Start()
-	if got := pinned(t, state); len(got) != 0 {
-		t.Fatalf("half-made namespaces %v survived the plugin's start", got)
-	}
+	preStartedMapper(t, state)
+	wantPinned(t, state, 0, "half-made namespaces after the plugin's start")
 	if info, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(info), mounted) {
 		t.Fatalf("%s is still mounted", mounted)
 	}

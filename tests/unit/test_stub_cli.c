@@ -12,12 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ns_fixture.h"
 #include "run_binary.h"
 #include "test_stub_peer.h"
 #include "unit.h"
 
 static char binary[PATH_MAX];
 static char logfile[] = "/tmp/uid-mapper-cli-test.XXXXXX";
+/* The configuration every started plugin gets: a state_dir of its own, not
+ * the default /run/uid-mapper of the test machine. */
+static char state[64], config[128];
 
 /* Starts the binary with exactly argv and envp (no PATH, like the runtime);
  * fd3 (if >= 0) becomes fd 3; stderr goes to the log file. */
@@ -146,6 +150,7 @@ static void register_and_configure(int fd)
     peer_init(&p);
     peer_answer_register(&w, 1, 0, NULL);
     Nri__Pkg__Api__V1alpha1__ConfigureRequest req = NRI__PKG__API__V1ALPHA1__CONFIGURE_REQUEST__INIT;
+    req.config = config;
     peer_call(&w, 1, "Configure", &req.base);
     CHECK(send_wbuf(fd, &w));
     CHECK(read_msgs(fd, &p, 1));
@@ -273,9 +278,10 @@ int main(void)
         return 0;
     }
     int fd = mkstemp(logfile);
-    if (fd < 0)
+    if (fd < 0 || !make_temp_dir(state))
         return 1;
     close(fd);
+    snprintf(config, sizeof(config), "state_dir: %s\n", state);
     signal(SIGPIPE, SIG_IGN);
 
     RUN(usage_errors_exit_2);
@@ -286,5 +292,8 @@ int main(void)
     RUN(external_reconnects_when_the_runtime_restarts_and_stops_on_sigterm);
     RUN(external_exits_1_when_registration_is_refused);
     unlink(logfile);
+    if (remove_state_dir(__FILE__, state,
+                         (const char *const[]){"userns", "containers", "pods", NULL}) != 0)
+        return 1;
     return unit_done();
 }

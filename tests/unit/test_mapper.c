@@ -505,21 +505,21 @@ int main(void)
 {
     RUN(skip_rules);
     RUN(registry_records_survive_a_restart);
-    if (!ns_capable_here()) {
-        SKIP(adjustment_sharing_and_release, "needs root and namespaces");
-        return unit_done();
-    }
-    if (!make_temp_dir(state) || ns_holder_start(&pod_ns, CLONE_NEWNET | CLONE_NEWIPC) < 0) {
+    const char *why = ns_capable_here() ? NULL : "needs root and namespaces";
+    if (!why && (!make_temp_dir(state) ||
+                 ns_holder_start(&pod_ns, CLONE_NEWNET | CLONE_NEWIPC) < 0)) {
         perror("fixture");
         return 1;
     }
-    RUN(adjustment_sharing_and_release);
-    RUN(restart_recovery_from_synchronize);
-    RUN(on_error_fail_and_skip);
-    RUN(skipped_container_gets_empty_adjustment);
-    RUN(own_namespaces_keep_their_mounts_and_user_may_be_absent);
-    RUN(many_creates_few_namespaces);
-    RUN(bad_configuration_fails_configure);
+    RUN_UNLESS(why, adjustment_sharing_and_release);
+    RUN_UNLESS(why, restart_recovery_from_synchronize);
+    RUN_UNLESS(why, on_error_fail_and_skip);
+    RUN_UNLESS(why, skipped_container_gets_empty_adjustment);
+    RUN_UNLESS(why, own_namespaces_keep_their_mounts_and_user_may_be_absent);
+    RUN_UNLESS(why, many_creates_few_namespaces);
+    RUN_UNLESS(why, bad_configuration_fails_configure);
+    if (why)
+        return unit_done();
     ns_holder_stop(&pod_ns);
     if (remove_state_dir(__FILE__, state,
                          (const char *const[]){"userns", "containers", "pods", NULL}) != 0)

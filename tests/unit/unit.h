@@ -57,4 +57,13 @@ static int unit_failed_tests;
 /* A test that cannot run here says so instead of passing silently. */
 #define SKIP(name, why) printf("SKIP: %s:%s (%s)\n", __FILE__, #name, why)
 
+/* RUN(name), or SKIP it when why (the reason it cannot run here) is set. */
+#define RUN_UNLESS(why, name)                                                 \
+    do {                                                                      \
+        if (why)                                                              \
+            SKIP(name, why);                                                  \
+        else                                                                  \
+            RUN(name);                                                        \
+    } while (0)
+
 static inline int unit_done(void) { return unit_failed_tests ? 1 : 0; }

@@ -151,6 +151,25 @@ size_t idmap_merge_runs(struct id_extent *e, size_t n)
     return m;
 }
 
+static size_t decimal_digits(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+size_t idmap_text_len(const struct id_mapping *m)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < m->n; i++) /* "C H N\n" */
+        len += decimal_digits(m->e[i].container_id) + decimal_digits(m->e[i].host_id) +
+               decimal_digits(m->e[i].size) + 3;
+    return len;
+}
+
 int idmap_format(const struct id_mapping *m, char *buf, size_t len)
 {
     size_t used = 0;

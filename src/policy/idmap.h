@@ -93,3 +93,5 @@ int id_list_parse(const char *s, uint32_t **ids, size_t *n, char *err, size_t er
 /* Formats a mapping as uid_map text ("C H N\n" lines) into buf; returns
  * the length or -1 if it does not fit. */
 int idmap_format(const struct id_mapping *m, char *buf, size_t len);
+/* The length of idmap_format's text for m, without writing it. */
+size_t idmap_text_len(const struct id_mapping *m);

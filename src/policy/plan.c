@@ -277,9 +277,8 @@ enum plan_status plan_map(const struct id_pool *pool,
 
     out->map.n = ne;
     memcpy(out->map.e, w.extents, ne * sizeof(*w.extents));
-    char text[IDMAP_MAX_TEXT + 1];
     status = PLAN_MAP_TOO_LONG;
-    if (idmap_format(&out->map, text, sizeof(text)) < 0)
+    if (idmap_text_len(&out->map) > IDMAP_MAX_TEXT)
         goto out;
     out->ncollisions = noutside;
     out->collisions = w.collisions;

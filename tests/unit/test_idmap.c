@@ -105,6 +105,22 @@ TEST(format_round_trips_and_reports_a_short_buffer)
     CHECK_EQ_U(idmap_format(&m, buf, 0), (uint64_t)-1);
 }
 
+TEST(text_len_is_the_formatted_length)
+{
+    static const char *const maps[] = {
+        "0 0 2044\n65532 2044 1\n2045 2045 3\n",
+        "0 0 4294967295\n",
+        "9 9 1\n10 10 1\n99 4294967294 1\n100 100 900\n",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        struct id_mapping m;
+        char err[256], buf[256];
+        CHECK_EQ_U(idmap_parse(maps[i], &m, err, sizeof(err)), 0);
+        CHECK_EQ_U(idmap_text_len(&m), idmap_format(&m, buf, sizeof(buf)));
+    }
+}
+
 static const char *pool_text(const struct id_pool *p)
 {
     static char buf[16384];
@@ -300,6 +316,7 @@ int main(void)
     RUN(parse_rejects_bad_maps_naming_the_line);
     RUN(parse_holds_the_kernel_limit_of_340_lines);
     RUN(format_round_trips_and_reports_a_short_buffer);
+    RUN(text_len_is_the_formatted_length);
     RUN(pool_of_a_map_is_the_union_of_its_first_column);
     RUN(pool_ranges_parse_and_unite);
     RUN(pool_ranges_hold_at_most_340_ranges);

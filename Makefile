@@ -96,8 +96,11 @@ demo: all
 	tests/e2e/demo.sh
 
 bench: $(BENCH_BIN) $(BUILD)/uid-mapper
+	scripts/deps.sh test
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 	@[ ! -x bench/run-extra.sh ] || bench/run-extra.sh
+	@echo "== CreateContainer round trips through the real NRI adaptation"
+	tests/conformance/run.sh --bench
 
 fuzz:
 	scripts/deps.sh test

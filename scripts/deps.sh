@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(gcc clang make pkg-config libprotobuf-c-dev protobuf-c-compiler
             libyaml-dev libarchive-dev libzstd-dev zstd)
 test_pkgs=(libclang-rt-14-dev util-linux iproute2 jq busybox-static
-           containernetworking-plugins libseccomp-dev iptables)
+           containernetworking-plugins libseccomp-dev iptables time)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -33,7 +33,7 @@ func mapperConfig(stateDir string, extra ...string) string {
 // stateDir is a fresh state_dir. At cleanup (before the directory is
 // removed) anything a failing test left mounted under it is detached, so a
 // failure never leaks mounts; a passing test leaves nothing to detach.
-func stateDir(t *testing.T) string {
+func stateDir(t testing.TB) string {
 	dir := t.TempDir()
 	t.Cleanup(func() {
 		info, _ := os.ReadFile("/proc/self/mountinfo")
@@ -50,7 +50,7 @@ func stateDir(t *testing.T) string {
 
 // podNamespaces parks a child in new network, IPC and PID namespaces,
 // standing in for a pod's pause process; it is killed at cleanup.
-func podNamespaces(t *testing.T) int {
+func podNamespaces(t testing.TB) int {
 	t.Helper()
 	cmd := exec.Command("/bin/sleep", "infinity")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -69,7 +69,7 @@ func podNamespaces(t *testing.T) int {
 
 // mappedPod runs a pod in namespace ns whose network and IPC namespaces are
 // real (shared by every pod of one test).
-func mappedPod(t *testing.T, rt *Runtime, pausePid int, ns, name string) *api.PodSandbox {
+func mappedPod(t testing.TB, rt *Runtime, pausePid int, ns, name string) *api.PodSandbox {
 	t.Helper()
 	pod := NewPod(ns, name)
 	pod.Pid = uint32(pausePid)
@@ -106,7 +106,7 @@ func joined(ctr *api.Container, adj *api.ContainerAdjustment) {
 
 // preStartedMapper starts a runtime whose pre-started plugin pins
 // namespaces under state (mapperConfig(state, extra...)).
-func preStartedMapper(t *testing.T, state string, extra ...string) *Runtime {
+func preStartedMapper(t testing.TB, state string, extra ...string) *Runtime {
 	t.Helper()
 	rt := NewRuntime(t)
 	rt.InstallPlugin("00", "uid-mapper", mapperConfig(state, extra...))

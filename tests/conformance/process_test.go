@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // PluginProcess is a plugin process started by the test itself.
 type PluginProcess struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	Stderr *lineLog
 	done   chan struct{}
@@ -41,14 +41,14 @@ type PluginProcess struct {
 
 // StartExternal starts `uid-mapper run --socket SOCKET --name uid-mapper
 // --idx 10 --log-level info ARGS...`; later ARGS override earlier ones.
-func StartExternal(t *testing.T, socket string, args ...string) *PluginProcess {
+func StartExternal(t testing.TB, socket string, args ...string) *PluginProcess {
 	t.Helper()
 	argv := append([]string{"run", "--socket", socket, "--name", "uid-mapper",
 		"--idx", "10", "--log-level", "info"}, args...)
 	return startProcess(t, exec.Command(pluginBinary, argv...))
 }
 
-func startProcess(t *testing.T, cmd *exec.Cmd) *PluginProcess {
+func startProcess(t testing.TB, cmd *exec.Cmd) *PluginProcess {
 	t.Helper()
 	p := &PluginProcess{t: t, cmd: cmd, Stderr: newLineLog(), done: make(chan struct{})}
 	cmd.Stderr = p.Stderr

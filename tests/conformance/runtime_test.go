@@ -80,7 +80,7 @@ const (
 )
 
 type Runtime struct {
-	t         *testing.T
+	t         testing.TB
 	Dir       string // everything of this runtime lives under Dir
 	PluginDir string // pre-started plugins, PluginDir/IDX-NAME
 	ConfDir   string // their drop-in configurations, ConfDir/IDX-NAME.conf
@@ -100,7 +100,7 @@ type Runtime struct {
 }
 
 // NewRuntime prepares a runtime in a fresh directory; Start starts it.
-func NewRuntime(t *testing.T) *Runtime {
+func NewRuntime(t testing.TB) *Runtime {
 	t.Helper()
 	// Short paths: a unix socket path must fit in 108 bytes.
 	dir, err := os.MkdirTemp("", "nri-")

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+
 #define NODE_FIRST_HOST_ID 100000
 #define NODE_IDS 2048
 #define NODE_FAILED 125
@@ -44,7 +45,7 @@ static int write_proc_file(pid_t pid, const char *name, const char *text)
 /* The node's root once the maps are written: PID 1 of the node runs COMMAND.
  * Leaves with _exit: this process's PID namespace for children is gone by
  * then, and nothing of it needs tearing down. */
-_Noreturn static void run_node(int ready, int go, char **argv)
+_Noreturn static void run_node(int ready, int go, int exe, char **argv)
 {
     int err = unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) < 0 ? errno : 0;
     char b;
@@ -63,7 +64,16 @@ _Noreturn static void run_node(int ready, int go, char **argv)
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
             _exit(setup_failed("mount a /proc for the new PID namespace", errno));
-        execvp(argv[0], argv);
+        /* The work tree may sit below a directory only the host's root can
+         * search (a 0700 mktemp dir), which the node's root, kernel ID
+         * 100000, cannot: start from / and run COMMAND from the file opened
+         * before the namespace was made. */
+        if (chdir("/") < 0)
+            _exit(setup_failed("chdir /", errno));
+        if (exe >= 0)
+            execveat(exe, "", argv, environ, AT_EMPTY_PATH);
+        else
+            execvp(argv[0], argv);
         _exit(setup_failed(argv[0], errno));
     }
     int status;
@@ -83,6 +93,9 @@ int main(int argc, char **argv)
     int ready[2], go[2];
     if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
         return setup_failed("pipe", errno);
+    int exe = -1;
+    if (strchr(argv[1], '/') && (exe = open(argv[1], O_PATH | O_CLOEXEC)) < 0)
+        return setup_failed(argv[1], errno);
     fflush(NULL);
     pid_t node = fork();
     if (node < 0)
@@ -90,7 +103,7 @@ int main(int argc, char **argv)
     if (node == 0) {
         close(ready[0]);
         close(go[1]);
-        run_node(ready[1], go[0], argv + 1);
+        run_node(ready[1], go[0], exe, argv + 1);
     }
     close(ready[1]);
     close(go[0]);

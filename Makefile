@@ -116,7 +116,9 @@ sanitize:
 install: all
 	install -D -m 0755 $(BUILD)/uid-mapper $(DESTDIR)$(PREFIX)/bin/uid-mapper
 	install -D -m 0644 packaging/uid-mapper.conf $(DESTDIR)$(PREFIX)/share/uid-mapper/uid-mapper.conf
-	install -D -m 0644 packaging/uid-mapper.service $(DESTDIR)$(PREFIX)/lib/systemd/system/uid-mapper.service
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@bindir@|$(PREFIX)/bin|' packaging/uid-mapper.service.in \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/uid-mapper.service
 
 clean:
 	rm -rf $(BUILD)

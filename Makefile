@@ -2,6 +2,7 @@
 #   make            build/uid-mapper
 #   make check      unit tests + NRI conformance suite (real containerd/nri)
 #   make e2e        real containerd + runc node scenarios (root)
+#   make e2e-nested the same node one level down: root of a 2048-ID user namespace
 #   make demo       one pod as uid 65532 on a 2048-ID pool, explained
 #   make bench      micro-benchmarks (print numbers, never fail)
 #   make fuzz       libFuzzer over the wire parsers (FUZZ_SECONDS each)
@@ -34,7 +35,7 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all check unit conformance e2e demo bench fuzz sanitize install clean deps
+.PHONY: all check unit conformance e2e e2e-nested demo bench fuzz sanitize install clean deps
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/uid-mapper
@@ -90,6 +91,15 @@ check: all
 e2e: all
 	scripts/deps.sh test
 	tests/run-suites.sh e2e
+
+# The launcher of the nested node: root of a user namespace with a given map.
+$(BUILD)/tests/usernetes_node: tests/e2e/usernetes_node.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+e2e-nested: all $(BUILD)/tests/usernetes_node
+	scripts/deps.sh test
+	tests/e2e/run.sh nested
 
 demo: all
 	scripts/deps.sh test

@@ -6,6 +6,11 @@
 # "PASS: name" or "FAIL: name" with the reason. Exits 1 on any failure.
 #
 #   tests/e2e/run.sh [SCENARIO...]    (root; `make e2e` runs them all)
+#   tests/e2e/run.sh nested [SCENARIO...]
+#       the same plugin one level down, as usernetes runs it: the node
+#       (containerd, runc, the plugin) is root of a user namespace holding
+#       2048 IDs, punch-holed as `uid-mapper audit --suggest-map` suggests
+#       (lib/nested.sh; `make e2e-nested`)
 set -uo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "e2e: needs root (containerd, runc, mounts, netns)" >&2; exit 2; }
 
@@ -302,6 +307,72 @@ kill_and_restart_plugin() {
 s_containerd_restart() { mapped_pod_survives_restart restart_containerd; }
 s_plugin_killed_and_restarted() { mapped_pod_survives_restart kill_and_restart_plugin; }
 
+# --- one level down (tests/e2e/run.sh nested) --------------------------------
+
+# node_pid_userns PID: the user namespace of a node process.
+node_pid_userns() { readlink "/proc/$1/ns/user"; }
+
+# containerd and the plugin run as root of the node's user namespace, whose
+# map is the audit's suggestion; the plugin's pool is that map.
+s_nested_node_is_the_audited_map() {
+    local want got pid
+    want=$(jq -r '.uidRanges[] | "\(.[0]) \(.[1])"' "$NODE/suggested-map.json")
+    got=$(node_enter --user -- cat /proc/self/uid_map | awk '{ print $1, $3 }')
+    expect_eq "the node's uid_map (inside, count)" "$got" "$want"
+    got=$(node_enter --user -- cat /proc/self/gid_map | awk '{ print $1, $3 }')
+    expect_eq "the node's gid_map (inside, count)" "$got" \
+        "$(jq -r '.gidRanges[] | "\(.[0]) \(.[1])"' "$NODE/suggested-map.json")"
+    [ "$E2E_NODE_USERNS" != "$(readlink /proc/self/ns/user)" ] || fail "the node runs in the host's user namespace"
+    expect_eq "user namespace of containerd" "$(node_pid_userns "$(cat "$NODE/containerd.pid")")" "$E2E_NODE_USERNS"
+    pid=$(node_plugin_pid)
+    [ -n "$pid" ] || fail "no plugin process"
+    expect_eq "user namespace of the plugin" "$(node_pid_userns "$pid")" "$E2E_NODE_USERNS"
+    expect_eq "uid of the plugin, as the host sees it" "$(awk '$1 == "Uid:" { print $3 }' "/proc/$pid/status")" \
+        "$(awk '$1 == 0 { print $2 }' "$NODE/uid_map")"
+}
+
+# The pinned namespace is the node's: bind-mounted in the node's mount
+# namespace under the plugin's state dir (invisible on the host), the one the
+# container runs in, and its map, read inside it, is the plan's in the node's
+# IDs (so the node's user namespace is its parent).
+s_nested_pinned_namespace_in_the_node() {
+    local pod cid path ino
+    pod=$(pod_run pinned) || fail "crictl runp failed"
+    cid=$(ctr_run "$pod" app nonroot) || fail "the 65532 container did not start"
+    expect_mapped "$cid"
+    path=$(ctr_userns_path "$cid")
+    expect_eq "filesystem mounted at $path in the node" \
+        "$(node_mountinfo | awk -v p="$path" '$5 == p { print $(NF - 2) }')" nsfs
+    expect_eq "mounts at $path on the host" "$(awk -v p="$path" '$5 == p' /proc/self/mountinfo)" ""
+    ino=$(node_enter --mount -- stat -L -c %i "$path") || fail "stat $path in the node failed"
+    expect_eq "user namespace inside the container" "$(in_ctr "$cid" readlink /proc/self/ns/user)" "user:[$ino]"
+    expect_eq "uid_map of the pinned namespace, read in the node" \
+        "$(node_enter --user --mount --pid -- nsenter --user="$path" cat /proc/self/uid_map | mapping_json)" \
+        "$(node_uid_mapper plan --user 65532:65532 --groups 65532 --json | jq -c .uidMappings)"
+}
+
+# What the node's root may do in a pod and a mapped root may not, one level
+# down: change the pod's network. (Both are refused a sysfs mount here: from
+# a user namespace the kernel mounts sysfs only where it is fully visible
+# already, and runc masks parts of /sys; and mknod: only the host's root may
+# create devices. The mapped root is still asked to, and must be refused.)
+s_nested_mapped_root_cannot_touch_the_pod_network() {
+    local pair a b
+    pair=$(start_root_pair netadmin caps=NET_ADMIN,SYS_ADMIN,MKNOD) || exit 1
+    read -r a b <<<"$pair"
+    expect_unmapped "$a"
+    expect_mapped "$b"
+    attempt "$a" "opted-out root (the node's root)" ip link add e2e0 type veth ||
+        fail "the opted-out root with NET_ADMIN could not add an interface, so this proves nothing"
+    ! attempt "$b" "mapped root" ip link add e2e0 type veth ||
+        fail "the mapped root added an interface to the pod network"
+    ! attempt "$b" "mapped root" mknod /tmp/blockdev b 7 0 ||
+        fail "the mapped root created a block device node"
+    attempt "$a" "opted-out root (the node's root)" mknod /tmp/blockdev b 7 0 &&
+        fail "the node's root created a device node: this node is not one level down"
+    return 0
+}
+
 s_teardown_leaves_nothing() {
     local leaks
     leaks=$(node_leaks) || fail "$(echo "$leaks" | tr '\n' ';')"
@@ -309,6 +380,13 @@ s_teardown_leaves_nothing() {
 
 # --- the run ----------------------------------------------------------------
 
+nested=0
+if [ "${1:-}" = nested ]; then
+    nested=1
+    shift
+    # shellcheck source=tests/e2e/lib/nested.sh
+    . "$here/lib/nested.sh"
+fi
 selected=("$@")
 for name in "${selected[@]}"; do
     declare -F "s_${name//-/_}" >/dev/null || { echo "e2e: no scenario named $name" >&2; exit 2; }
@@ -332,13 +410,21 @@ run_node() { # MODE SCENARIO...
     scenario "teardown-leaves-nothing-$mode" s_teardown_leaves_nothing
 }
 
-run_node prestarted \
-    image-user-65532 run-as-user-1000-with-groups image-file-owned-by-1000 \
-    mapped-root-cannot-mknod mapped-root-cannot-touch-node-net-or-sysfs \
-    host-network-not-mapped shared-pid-namespace opt-out-annotation \
-    same-user-shares-namespace two-users-in-one-pod removed-pods-release-namespaces \
-    plugin-killed-and-restarted containerd-restart
-run_node external image-user-65532 plugin-killed-and-restarted containerd-restart
+if [ $nested -eq 1 ]; then
+    run_node nested \
+        nested-node-is-the-audited-map image-user-65532 run-as-user-1000-with-groups \
+        nested-pinned-namespace-in-the-node nested-mapped-root-cannot-touch-the-pod-network \
+        same-user-shares-namespace removed-pods-release-namespaces \
+        plugin-killed-and-restarted containerd-restart
+else
+    run_node prestarted \
+        image-user-65532 run-as-user-1000-with-groups image-file-owned-by-1000 \
+        mapped-root-cannot-mknod mapped-root-cannot-touch-node-net-or-sysfs \
+        host-network-not-mapped shared-pid-namespace opt-out-annotation \
+        same-user-shares-namespace two-users-in-one-pod removed-pods-release-namespaces \
+        plugin-killed-and-restarted containerd-restart
+    run_node external image-user-65532 plugin-killed-and-restarted containerd-restart
+fi
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -59,19 +59,27 @@ expect_plan_maps() {
     uid=$(jq -r .uid <<<"$user")
     gid=$(jq -r .gid <<<"$user")
     groups=$(jq -r '(.additionalGids // []) | map(tostring) | join(",")' <<<"$user")
-    local args=(plan --pool "$E2E_POOL" --user "$uid:$gid" --json)
+    local args=(--user "$uid:$gid" --json)
     [ -n "$groups" ] && args+=(--groups "$groups")
-    plan=$("$E2E_PLUGIN_BIN" "${args[@]}") || fail "uid-mapper ${args[*]} failed"
+    plan=$(node_uid_mapper plan ${E2E_POOL:+--pool "$E2E_POOL"} "${args[@]}") ||
+        fail "uid-mapper plan ${args[*]} failed"
     for kind in uid gid; do
         got=$(in_ctr "$cid" cat "/proc/self/${kind}_map" | mapping_json) || fail "reading ${kind}_map in $cid failed"
         want=$(jq -c ".${kind}Mappings" <<<"$plan")
-        expect_eq "${kind}_map inside $cid vs uid-mapper ${args[*]}" "$got" "$want"
+        expect_eq "${kind}_map inside $cid vs uid-mapper plan ${args[*]}" "$got" "$want"
     done
 }
 
+# uid-mapper ARGS... where the node's operator runs it (lib/nested.sh: inside
+# the node, where the default pool is the node's own map).
+node_uid_mapper() { "$E2E_PLUGIN_BIN" "$@"; }
+
+# The mount table the node's mounts are in (lib/nested.sh: the node's own).
+node_mountinfo() { cat /proc/self/mountinfo; }
+
 # The plugin's status for this node as JSON.
 plugin_status() {
-    "$E2E_PLUGIN_BIN" status --state-dir "$NODE/plugin-state" --json ||
+    node_uid_mapper status --state-dir "$NODE/plugin-state" --json ||
         fail "uid-mapper status --state-dir $NODE/plugin-state --json failed"
 }
 
@@ -81,6 +89,6 @@ expect_released() {
     local left
     left=$(plugin_status | jq -c '[.namespaces[] | {path, containers}]') || exit 1
     expect_eq "pinned namespaces after removing all pods" "$left" "[]"
-    left=$(awk -v pfx="$NODE/plugin-state/" 'index($5, pfx) == 1 { print $5 }' /proc/self/mountinfo | tr '\n' ' ')
+    left=$(node_mountinfo | awk -v pfx="$NODE/plugin-state/" 'index($5, pfx) == 1 { print $5 }' | tr '\n' ' ')
     expect_eq "mounts under the plugin's state dir after removing all pods" "$left" ""
 }

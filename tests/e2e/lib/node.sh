@@ -6,6 +6,7 @@
 # config, or run as an external plugin on the node's NRI socket.
 #
 #   node_start prestarted|external   set up and start; sets NODE, NODE_* vars
+#   node_start nested                prestarted, one level down (lib/nested.sh)
 #   node_stop                        tear everything down (idempotent, trap-safe)
 #   node_leaks                       print what teardown left behind; 1 if any
 #   ncrictl ARGS...                  crictl against this node
@@ -25,7 +26,8 @@ E2E_NET_NAME=uid-mapper-e2e
 E2E_SUBNET=10.88.77.0/24
 E2E_CGROUP=uid-mapper-e2e
 E2E_LOCK=/run/lock/uid-mapper-e2e.lock
-E2E_POOL=${E2E_POOL:-0-2047}
+# The plugin's pool; set it empty for the default (the node's whole map).
+E2E_POOL=${E2E_POOL-0-2047}
 E2E_PLUGIN_NAME=00-uid-mapper
 # The plugin under test: $BUILD/uid-mapper (BUILD as in the Makefile, default
 # build/), or UID_MAPPER_BIN.
@@ -65,7 +67,7 @@ node_render() { # TEMPLATE OUTPUT
 node_plugin_config() {
     cat <<EOF
 # uid-mapper for the e2e node $NODE
-pool: "$E2E_POOL"
+${E2E_POOL:+pool: \"$E2E_POOL\"}
 state_dir: $NODE/plugin-state
 on_error: fail
 log_level: debug
@@ -97,7 +99,7 @@ image-endpoint: unix://$NODE/containerd.sock
 timeout: 60
 EOF
     node_plugin_config >"$NODE/plugin.conf"
-    if [ "$NODE_MODE" = prestarted ]; then
+    if [ "$NODE_MODE" != external ]; then
         node_install_prestarted
     fi
 

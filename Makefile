@@ -90,7 +90,7 @@ check: all
 
 e2e: all
 	scripts/deps.sh test
-	tests/run-suites.sh e2e
+	tests/e2e/run.sh
 
 # The launcher of the nested node: root of a user namespace with a given map.
 $(BUILD)/tests/usernetes_node: tests/e2e/usernetes_node.c

@@ -127,7 +127,7 @@ EOF
 node_start_containerd() {
     touch "$NODE/logs/containerd.log"
     NODE_LOG_MARK=$(wc -l <"$NODE/logs/containerd.log")
-    setsid "$NODE_BIN/containerd" --config "$NODE/containerd.toml" >>"$NODE/logs/containerd.log" 2>&1 &
+    setsid "$NODE_BIN/containerd" --config "$NODE/containerd.toml" >>"$NODE/logs/containerd.log" 2>&1 8>&- &
     echo $! >"$NODE/containerd.pid"
     disown
     if ! wait_for 60 ncrictl info; then
@@ -141,7 +141,7 @@ node_start_external_plugin() {
     [ -x "$NODE/uid-mapper" ] || install -m 0755 "$E2E_PLUGIN_BIN" "$NODE/uid-mapper"
     NODE_LOG_MARK=$(wc -l <"$NODE/logs/containerd.log")
     setsid "$NODE/uid-mapper" run --socket "$NODE/nri.sock" --config "$NODE/plugin.conf" \
-        >>"$NODE/logs/plugin.log" 2>&1 &
+        >>"$NODE/logs/plugin.log" 2>&1 8>&- &
     echo $! >"$NODE/plugin.pid"
     disown
 }

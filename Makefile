@@ -78,8 +78,8 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libuidmapper.a
 # only 2048 IDs, like a usernetes node (design notes, fact 7).
 NESTED_BIN := $(addprefix $(BUILD)/tests/,test_userns test_podmounts test_kernel_map test_mapper)
 
-unit: $(UNIT_BIN) $(BUILD)/tests/nested_node $(BUILD)/uid-mapper
-	tests/run-unit.sh $(UNIT_BIN) --nested $(BUILD)/tests/nested_node $(NESTED_BIN)
+unit: $(UNIT_BIN) $(BUILD)/tests/usernetes_node $(BUILD)/uid-mapper
+	tests/run-unit.sh $(UNIT_BIN) --nested $(BUILD)/tests/usernetes_node $(NESTED_BIN)
 
 conformance: $(BUILD)/uid-mapper
 	scripts/deps.sh test
@@ -93,7 +93,7 @@ e2e: all
 	tests/e2e/run.sh
 
 # The launcher of the nested node: root of a user namespace with a given map.
-$(BUILD)/tests/usernetes_node: tests/e2e/usernetes_node.c
+$(BUILD)/tests/usernetes_node: tests/usernetes_node.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 

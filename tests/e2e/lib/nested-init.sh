@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the nested node (tests/e2e/usernetes_node runs it as the node's
+# PID 1 of the nested node (tests/usernetes_node runs it as the node's
 # root, in the node's own user, mount, network and PID namespaces).
 #   nested-init.sh NODE_DIR
 # Gives the node what a usernetes node container has of its own, then reaps

@@ -3,7 +3,7 @@
 # The e2e node one level down, as usernetes runs it: containerd, runc and the
 # pre-started plugin all run as root of a user namespace that holds only
 # E2E_NESTED_IDS IDs, with the node's own mount, network and PID namespaces
-# (tests/e2e/usernetes_node). The node's map is the one
+# (tests/usernetes_node). The node's map is the one
 # `uid-mapper audit --suggest-map` suggests for the suite's images, as the
 # README's audit section tells an operator to do; the plugin's pool is that
 # map (no `pool` key). Source after node.sh; it replaces the few functions of

@@ -5,7 +5,9 @@
  * count", written as they are; e.g. a punch-holed map that `uid-mapper audit
  * --suggest-map` suggested). COMMAND starts with a private copy of the mounts
  * and its own /proc. `tests/e2e/run.sh nested` (lib/nested.sh) runs
- * containerd, runc and the plugin in such a node (design notes, fact 7).
+ * containerd, runc and the plugin in such a node, and tests/run-unit.sh runs
+ * the kernel-facing unit tests again in one of 2048 IDs (design notes,
+ * fact 7).
  *
  * Needs root. Stays in the foreground until COMMAND exits, and exits with its
  * status (125 and the reason on stderr when the node cannot be made). Its
@@ -69,7 +71,7 @@ static int write_proc_file(pid_t pid, const char *name, const char *text)
 
 /* PID 1 of the node, once its parent has written the maps (or closed the
  * pipe, having failed to). */
-_Noreturn static void run_node_init(int go, char **argv)
+_Noreturn static void run_node_init(int go, int exe, char **argv)
 {
     char b;
     if (read(go, &b, 1) != 1)
@@ -90,10 +92,15 @@ _Noreturn static void run_node_init(int go, char **argv)
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         _exit(setup_failed("mount a /proc for the new PID namespace", errno));
-    /* The caller's directory may be one the node's root cannot search. */
+    /* The caller's directory, and the one COMMAND lives in, may be ones the
+     * node's root cannot search (a 0700 mktemp dir): start from / and run
+     * COMMAND from the file opened before the node existed. */
     if (chdir("/") < 0)
         _exit(setup_failed("chdir /", errno));
-    execvp(argv[0], argv);
+    if (exe >= 0)
+        execveat(exe, "", argv, environ, AT_EMPTY_PATH);
+    else
+        execvp(argv[0], argv);
     _exit(setup_failed(argv[0], errno));
 }
 
@@ -117,6 +124,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
 
+    int exe = -1;
+    if (strchr(argv[3], '/') && (exe = open(argv[3], O_PATH | O_CLOEXEC)) < 0)
+        return setup_failed(argv[3], errno);
+
     int go[2];
     if (pipe2(go, O_CLOEXEC) < 0)
         return setup_failed("pipe", errno);
@@ -130,7 +141,7 @@ int main(int argc, char **argv)
         return setup_failed("clone user, mount, network and PID namespaces", errno);
     if (pid == 0) {
         close(go[1]);
-        run_node_init(go[0], argv + 3);
+        run_node_init(go[0], exe, argv + 3);
     }
     node_pid = (pid_t)pid;
     close(go[0]);

@@ -13,10 +13,9 @@
 #include "audit/report.h"
 #include "audit/suggest.h"
 #include "cli/commands.h"
+#include "cli/mapfile.h"
 #include "policy/decimal.h"
 #include "policy/idmap.h"
-
-#define MAP_FILE_MAX (64 * 1024)
 
 static void usage(FILE *out)
 {
@@ -51,42 +50,13 @@ static void usage(FILE *out)
 
 static int load_pool(const char *map_file, const char *narrow, struct id_pool *pool)
 {
-    char err[256];
-    FILE *f = fopen(map_file, "re");
-    if (!f) {
-        fprintf(stderr, "uid-mapper audit: cannot read %s: %m\n", map_file);
-        return -1;
-    }
-    char *text = malloc(MAP_FILE_MAX + 1);
-    size_t len = text ? fread(text, 1, MAP_FILE_MAX, f) : 0;
-    const char *why = !text      ? "out of memory"
-                      : ferror(f) ? strerror(errno)
-                      : !feof(f)  ? "too large for a uid_map or gid_map"
-                                  : NULL;
-    fclose(f);
-    if (why) {
-        fprintf(stderr, "uid-mapper audit: cannot read %s: %s\n", map_file, why);
-        free(text);
-        return -1;
-    }
-    text[len] = '\0';
-    int rc = pool_from_map_text(text, pool, err, sizeof(err));
+    char err[512];
+    char *text = mapfile_read(map_file, err, sizeof(err));
+    int rc = text ? mapfile_pool(map_file, text, narrow, pool, err, sizeof(err)) : -1;
     free(text);
-    if (rc != 0) {
-        fprintf(stderr, "uid-mapper audit: %s: %s\n", map_file, err);
-        return -1;
-    }
-    if (!narrow)
-        return 0;
-    struct id_pool *n = malloc(sizeof(*n));
-    if (!n || pool_parse_ranges(narrow, n, err, sizeof(err)) != 0) {
-        fprintf(stderr, "uid-mapper audit: --pool %s: %s\n", narrow, n ? err : "out of memory");
-        free(n);
-        return -1;
-    }
-    pool_intersect(pool, n);
-    free(n);
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "uid-mapper audit: %s\n", err);
+    return rc;
 }
 
 static int check_pools(const struct audit_set *set, const char *uid_map, const char *gid_map,

@@ -11,11 +11,10 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/mapfile.h"
 #include "common/json_out.h"
 #include "policy/idmap.h"
 #include "policy/plan.h"
-
-#define MAP_TEXT_MAX (1 << 20) /* 340 lines of padded numbers need ~11 KiB */
 
 struct plan_args {
     const char *uid_map, *gid_map, *pool, *extra_uids, *extra_gids, *user, *groups;
@@ -117,54 +116,6 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
     if (!a->user)
         return bad_input("--user UID:GID is required, e.g. --user 65532:65532");
     return ARGS_OK;
-}
-
-/* Reads a whole map file ("-" is standard input). Returns NULL with a
- * message in err. */
-static char *read_text(const char *path, char *err, size_t errlen)
-{
-    bool is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "re");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(MAP_TEXT_MAX + 1);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory reading %s", path);
-    } else {
-        size_t n = fread(buf, 1, MAP_TEXT_MAX + 1, f);
-        const char *why = ferror(f)           ? strerror(errno)
-                          : n > MAP_TEXT_MAX  ? "too large for a uid_map or gid_map"
-                          : memchr(buf, '\0', n) ? "it holds a NUL byte, which no uid_map or gid_map does"
-                                              : NULL;
-        if (why) {
-            snprintf(err, errlen, "cannot read %s: %s", path, why);
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
-        }
-    }
-    if (!is_stdin)
-        fclose(f);
-    return buf;
-}
-
-/* Builds the pool from map text, narrowed by --pool. */
-static int load_pool(const char *path, const char *text, const char *narrow_spec,
-                     struct id_pool *pool)
-{
-    char err[256];
-    if (pool_from_map_text(text, pool, err, sizeof(err)) < 0)
-        return bad_input("%s: %s", path, err);
-    if (narrow_spec) {
-        struct id_pool narrow;
-        if (pool_parse_ranges(narrow_spec, &narrow, err, sizeof(err)) < 0)
-            return bad_input("--pool: %s", err);
-        pool_intersect(pool, &narrow);
-    }
-    return 0;
 }
 
 static int parse_id_list(const char *option, const char *s, uint32_t **ids, size_t *n)
@@ -318,20 +269,22 @@ int cmd_plan(int argc, char **argv)
         goto out;
 
     /* Standard input can be read once: both maps from "-" share its text. */
-    uid_text = read_text(a.uid_map, err, sizeof(err));
+    uid_text = mapfile_read(a.uid_map, err, sizeof(err));
     if (!uid_text) {
         bad_input("%s", err);
         goto out;
     }
     bool shared = strcmp(a.uid_map, "-") == 0 && strcmp(a.gid_map, "-") == 0;
-    gid_text = shared ? uid_text : read_text(a.gid_map, err, sizeof(err));
+    gid_text = shared ? uid_text : mapfile_read(a.gid_map, err, sizeof(err));
     if (!gid_text) {
         bad_input("%s", err);
         goto out;
     }
-    if (load_pool(a.uid_map, uid_text, a.pool, &uid->pool) != 0 ||
-        load_pool(a.gid_map, gid_text, a.pool, &gid->pool) != 0)
+    if (mapfile_pool(a.uid_map, uid_text, a.pool, &uid->pool, err, sizeof(err)) != 0 ||
+        mapfile_pool(a.gid_map, gid_text, a.pool, &gid->pool, err, sizeof(err)) != 0) {
+        bad_input("%s", err);
         goto out;
+    }
 
     rc = plan_one(uid);
     if (rc == 0)
